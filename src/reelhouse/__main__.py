@@ -1,0 +1,3 @@
+from reelhouse.cli.main import main
+
+main()

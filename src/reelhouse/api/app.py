@@ -1,0 +1,18 @@
+"""The REST API surface: one router holding every Mux-compatible endpoint, for the server's
+composition root to mount. Error handling is installed by the server (one table, one place)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from reelhouse.api.deps import ApiDeps
+from reelhouse.api.uploads import uploads_router
+
+__all__ = ["ApiDeps", "build_api_router"]
+
+
+def build_api_router(deps: ApiDeps) -> APIRouter:
+    """Every REST endpoint, bound to ``deps``."""
+    router = APIRouter()
+    router.include_router(uploads_router(deps))
+    return router

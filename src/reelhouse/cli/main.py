@@ -1,0 +1,76 @@
+"""The ``reelhouse`` command (also ``python -m reelhouse``)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reelhouse.cli import doctor as doctor_cmd
+from reelhouse.cli import tokens as tokens_cmd
+from reelhouse.cli import upload as upload_cmd
+from reelhouse.config import load_settings
+from reelhouse.logs import configure_logging
+
+app = typer.Typer(
+    name="reelhouse",
+    help="Self-hosted video platform: resumable uploads, HLS, signed playback, webhooks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(tokens_cmd.app, name="tokens")
+app.command("doctor")(doctor_cmd.doctor)
+app.command("upload")(upload_cmd.upload)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where the database, uploads and media live.")
+]
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve HTTP only; run `reelhouse worker` apart.")
+    ] = False,
+) -> None:
+    """Start the web server (and a job worker) on one machine."""
+    from reelhouse.server.runtime import serve as run
+
+    settings = load_settings(data_dir=data_dir, host=host, port=port)
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run(settings, with_worker=not no_worker))
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run a job worker alone (scaled-out deployments)."""
+    from reelhouse.server.runtime import database
+    from reelhouse.worker.main import run_embedded_worker
+
+    settings = load_settings(data_dir=data_dir)
+    configure_logging(settings.log_level, settings.log_format)
+    with database(settings) as db:
+        asyncio.run(run_embedded_worker(settings, db.url))
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Apply database migrations and exit."""
+    from reelhouse.server.runtime import database, prepare
+
+    settings = load_settings(data_dir=data_dir)
+    configure_logging(settings.log_level, settings.log_format)
+    with database(settings) as db:
+        created = asyncio.run(prepare(settings, db.url))
+    typer.echo("Database is up to date.")
+    if created:
+        typer.echo(f"First access token (shown once): {created[0]}:{created[1]}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,221 @@
+"""FFmpeg argv for one process that decodes once and writes every rung as CMAF fMP4 HLS. Pure.
+
+Layout written under ``out_dir``: ``{rung}/index.m3u8``, ``{rung}/init_N.mp4``,
+``{rung}/seg_00001.m4s`` ... and ``audio/`` likewise (FFmpeg numbers the init segments by variant).
+The input is always ``-f <probed demuxer> -protocol_whitelist file,pipe -i file:<absolute path>``,
+so FFmpeg neither guesses the format nor interprets the path as a protocol.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from reelhouse.pipeline.ladder import AudioPlan, KeyframeMode, LadderPlan, Rung
+from reelhouse.pipeline.probe import ProbeResult
+
+AUDIO_DIR = "audio"
+PLAYLIST_NAME = "index.m3u8"
+SEGMENT_PATTERN = "seg_%05d.m4s"
+LOUDNORM = "loudnorm=I=-24:TP=-2:LRA=7"
+_MAX_SOURCE_KEYFRAME_GAP = 8.0
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    preset: str = "veryfast"
+    segment_seconds: int = 6
+    threads: int | None = None
+
+
+def _input_args(source: Path, probe: ProbeResult) -> list[str]:
+    return [
+        "-f",
+        probe.demuxer,
+        "-protocol_whitelist",
+        "file,pipe",
+        "-i",
+        f"file:{source.resolve()}",
+    ]
+
+
+def _video_chain(rung: Rung) -> str:
+    steps = [f"fps=fps={rung.fps.numerator}/{rung.fps.denominator}"] if rung.decimation > 1 else []
+    steps += [f"scale={rung.width}:{rung.height}:flags=bicubic", "format=yuv420p", "setsar=1"]
+    return ",".join(steps)
+
+
+def filter_graph(plan: LadderPlan) -> str:
+    """The ``-filter_complex`` graph: split the decoded video once per encoded rung, scale each
+    to ``[vN]``; normalize audio to ``[aout]`` when asked. Empty when nothing is filtered."""
+    parts: list[str] = []
+    encoded = [r for r in plan.rungs if not r.passthrough]
+    if encoded:
+        source = f"[0:{plan.video_index}]"
+        if len(encoded) == 1:
+            parts.append(f"{source}{_video_chain(encoded[0])}[v0]")
+        else:
+            labels = "".join(f"[s{i}]" for i in range(len(encoded)))
+            parts.append(f"{source}split={len(encoded)}{labels}")
+            parts += [f"[s{i}]{_video_chain(r)}[v{i}]" for i, r in enumerate(encoded)]
+    if plan.audio is not None and plan.audio.normalize:
+        parts.append(
+            f"[0:{plan.audio.source_index}]{LOUDNORM},aresample={plan.audio.sample_rate}[aout]"
+        )
+    return ";".join(parts)
+
+
+def _x264_args(i: int, rung: Rung, plan: LadderPlan, preset: str) -> list[str]:
+    s = f":v:{i}"
+    args = [
+        f"-c{s}",
+        "libx264",
+        f"-preset{s}",
+        preset,
+        f"-crf{s}",
+        str(rung.crf),
+        f"-maxrate{s}",
+        f"{rung.maxrate_kbps}k",
+        f"-bufsize{s}",
+        f"{rung.bufsize_kbps}k",
+        f"-profile{s}",
+        "high",
+        f"-pix_fmt{s}",
+        "yuv420p",
+        f"-sc_threshold{s}",
+        "0",
+        f"-forced-idr{s}",
+        "1",
+    ]
+    if plan.keyframes is KeyframeMode.SOURCE:
+        gop = math.ceil(_MAX_SOURCE_KEYFRAME_GAP * rung.fps)
+        return [*args, f"-force_key_frames{s}", "source", f"-g{s}", str(gop)]
+    # x264's own interval is kept longer than the forced one so only forced keyframes occur
+    gop = 2 * math.ceil(plan.gop_seconds * rung.fps)
+    expr = f"expr:gte(t,n_forced*{plan.gop_seconds:g})"
+    return [*args, f"-force_key_frames{s}", expr, f"-g{s}", str(gop)]
+
+
+def _audio_args(audio: AudioPlan) -> list[str]:
+    source = "[aout]" if audio.normalize else f"0:{audio.source_index}"
+    return [
+        "-map",
+        source,
+        "-c:a",
+        "aac",
+        "-profile:a",
+        "aac_low",
+        "-b:a",
+        f"{audio.bitrate_kbps}k",
+        "-ac",
+        str(audio.channels),
+        "-ar",
+        str(audio.sample_rate),
+    ]
+
+
+def var_stream_map(plan: LadderPlan) -> str:
+    """One HLS variant per rung (named for it) plus the shared audio rendition."""
+    group = ",agroup:aud" if plan.audio is not None else ""
+    parts = [f"v:{i}{group},name:{r.name}" for i, r in enumerate(plan.rungs)]
+    if plan.audio is not None:
+        parts.append(f"a:0{group},name:{AUDIO_DIR},default:yes")
+    return " ".join(parts)
+
+
+def _hls_args(out_dir: Path, segment_seconds: int) -> list[str]:
+    out = out_dir.resolve()
+    return [
+        "-f",
+        "hls",
+        "-hls_time",
+        str(segment_seconds),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_type",
+        "fmp4",
+        "-hls_fmp4_init_filename",
+        "init.mp4",
+        "-hls_flags",
+        "independent_segments+temp_file",
+        "-start_number",
+        "1",
+        "-hls_segment_filename",
+        str(out / "%v" / SEGMENT_PATTERN),
+        str(out / "%v" / PLAYLIST_NAME),
+    ]
+
+
+def transcode_argv(
+    ffmpeg: str,
+    source: Path,
+    probe: ProbeResult,
+    plan: LadderPlan,
+    out_dir: Path,
+    settings: EncodeSettings | None = None,
+) -> list[str]:
+    """The complete argv (``argv[0]`` is ``ffmpeg``) for one run that writes every rendition."""
+    settings = settings or EncodeSettings()
+    argv = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        *_input_args(source, probe),
+    ]
+    graph = filter_graph(plan)
+    if graph:
+        argv += ["-filter_complex", graph]
+    encoded = 0
+    for rung in plan.rungs:
+        argv += ["-map", f"0:{plan.video_index}" if rung.passthrough else f"[v{encoded}]"]
+        encoded += 0 if rung.passthrough else 1
+    for i, rung in enumerate(plan.rungs):
+        argv += (
+            [f"-c:v:{i}", "copy"]
+            if rung.passthrough
+            else _x264_args(i, rung, plan, settings.preset)
+        )
+    argv += _audio_args(plan.audio) if plan.audio is not None else ["-an"]
+    if settings.threads is not None:
+        argv += ["-threads", str(settings.threads)]
+    argv += ["-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1"]
+    argv += ["-var_stream_map", var_stream_map(plan), *_hls_args(out_dir, settings.segment_seconds)]
+    return argv
+
+
+class ProgressReader:
+    """Turns FFmpeg ``-progress`` ``key=value`` lines into a 0-100 percentage.
+
+    :meth:`feed` returns a percentage when a block closes (``progress=continue|end``), else
+    ``None``. Pure apart from remembering the current block.
+    """
+
+    def __init__(self, duration: float | None) -> None:
+        self._duration = duration
+        self._out_time_us: int | None = None
+
+    def feed(self, line: str) -> float | None:
+        key, sep, value = line.strip().partition("=")
+        if not sep:
+            return None
+        if key in ("out_time_us", "out_time_ms"):  # both are microseconds in FFmpeg
+            try:
+                self._out_time_us = int(value)
+            except ValueError:
+                self._out_time_us = None
+        elif key == "progress":
+            return 100.0 if value == "end" else self._percent()
+        return None
+
+    def _percent(self) -> float | None:
+        if self._out_time_us is None or not self._duration or self._duration <= 0:
+            return None
+        done = self._out_time_us / 1_000_000 / self._duration * 100
+        return min(99.9, max(0.0, done))

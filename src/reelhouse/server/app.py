@@ -1,0 +1,134 @@
+"""The ASGI composition root: builds the database, the upload store and lock, the hooks and the
+API, and mounts every surface on one app. Nothing below this module builds concrete things."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from reelhouse import __version__
+from reelhouse.api.app import ApiDeps, build_api_router
+from reelhouse.config import Settings
+from reelhouse.db.engine import create_engine, session_factory
+from reelhouse.db.locks import PgAdvisoryLocker
+from reelhouse.ingest.chunked import ChunkedPutFrontend
+from reelhouse.ingest.draft import DraftFrontend
+from reelhouse.ingest.errors import Locked
+from reelhouse.ingest.filestore import FileStore
+from reelhouse.ingest.routes import UploadRoutes
+from reelhouse.ingest.tus import TusFrontend
+from reelhouse.ingest.uploads import IngestConfig, Uploads
+from reelhouse.metrics import Metrics
+from reelhouse.server.errors import install_error_handlers
+from reelhouse.server.health import health_routes
+from reelhouse.server.middleware import RequestContext
+from reelhouse.server.upload_hooks import DirectUploadHooks, FilesHooks, HookDeps
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Platform:
+    """What one web process runs on; built once by :func:`create_app`."""
+
+    settings: Settings
+    metrics: Metrics
+    store: FileStore
+    locker: PgAdvisoryLocker
+
+
+def psycopg_conninfo(database_url: str) -> str:
+    """A libpq URL from a SQLAlchemy-style one."""
+    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    metrics: Metrics | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> ASGIApp:
+    metrics = metrics or Metrics()
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    store = FileStore(settings.uploads_dir, fsync=settings.upload_fsync)
+    locker = PgAdvisoryLocker(
+        psycopg_conninfo(database_url),
+        handover_seconds=settings.lock_handover_seconds,
+        make_error=Locked,
+    )
+    base = settings.base_url
+    deps = HookDeps(
+        sessions=sessions,
+        metrics=metrics,
+        clock=clock,
+        base_url=base,
+        default_max_bytes=settings.max_upload_bytes,
+        files_cors_origin=settings.files_cors_origin,
+        files_timeout=settings.files_upload_timeout,
+    )
+    config = IngestConfig(
+        max_size=settings.max_upload_bytes,
+        read_timeout=settings.upload_read_timeout,
+        buffer_size=settings.upload_buffer_bytes,
+        clock=clock,
+    )
+
+    def direct_location(target: str | None, upload_id: str) -> str:
+        if target is None or upload_id == target:
+            return f"{base}/upload/{upload_id}"
+        return f"{base}/upload/{target}/{upload_id}"
+
+    def files_location(target: str | None, upload_id: str) -> str:
+        return f"{base}/files/{upload_id}"
+
+    direct = Uploads(store, locker, DirectUploadHooks(deps), config)
+    files = Uploads(store, locker, FilesHooks(deps), config)
+    draft = DraftFrontend(direct, direct_location) if settings.ietf_resumable_uploads else None
+    direct_routes = UploadRoutes(
+        direct,
+        TusFrontend(direct, direct_location),
+        chunked=ChunkedPutFrontend(direct),
+        draft=draft.handle if draft else None,
+    )
+    files_routes = UploadRoutes(files, TusFrontend(files, files_location))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await locker.start()
+        try:
+            yield
+        finally:
+            await locker.stop()
+            await engine.dispose()
+
+    api = FastAPI(
+        title="reelhouse",
+        version=__version__,
+        description="Self-hosted video platform; the core of the Mux Video API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(api)
+    api.include_router(
+        build_api_router(
+            ApiDeps(
+                sessions=sessions,
+                base_url=base,
+                clock=clock,
+                default_max_upload_bytes=settings.max_upload_bytes,
+            )
+        )
+    )
+    api.router.routes.extend(direct_routes.direct("/upload/{target}"))
+    api.router.routes.extend(files_routes.collection("/files/"))
+    api.router.routes.extend(health_routes(engine, settings.uploads_dir, metrics))
+    api.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
+    return RequestContext(api, metrics)

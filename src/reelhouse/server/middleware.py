@@ -1,0 +1,65 @@
+"""Pure ASGI middleware (it never touches bodies, so uploads stream through untouched)."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reelhouse import ids
+from reelhouse.logs import get_logger
+from reelhouse.metrics import Metrics
+
+log = get_logger("reelhouse.http")
+
+
+def route_family(path: str) -> str:
+    """A low-cardinality label for metrics: the first path segment."""
+    head = path.lstrip("/").split("/", 1)[0]
+    return (
+        head
+        if head in {"video", "system", "data", "upload", "files", "stream", "image"}
+        else "other"
+    )
+
+
+class RequestContext:
+    """Binds a request id to the logs of one request, records latency and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ids.new_id(bits=128)
+        family = route_family(scope["path"])
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                self.metrics.http_requests.labels(route=family, status=str(status)).inc()
+                self.metrics.http_latency.labels(route=family).observe(elapsed)
+                if status >= 500:
+                    log.warning(
+                        "http.server_error",
+                        method=scope["method"],
+                        path=scope["path"],
+                        status=status,
+                        seconds=round(elapsed, 4),
+                    )

@@ -1,0 +1,113 @@
+"""Running the platform: the database (embedded or not), migrations, the first token, the web
+server and, unless told otherwise, a job worker in the same event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from reelhouse.config import Settings
+from reelhouse.db.embedded import EmbeddedPostgres
+from reelhouse.db.engine import create_engine, session_factory
+from reelhouse.db.migrate import migrate
+from reelhouse.logs import get_logger
+from reelhouse.media.environments import ensure_default_environment
+from reelhouse.media.tokens import bootstrap
+from reelhouse.server.app import create_app
+from reelhouse.worker.main import run_embedded_worker
+
+log = get_logger("reelhouse.runtime")
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    embedded: EmbeddedPostgres | None
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Database]:
+    """The configured database, or an embedded PostgreSQL in ``<data-dir>/pg`` stopped on exit."""
+    if settings.database_url:
+        yield Database(settings.database_url, None)
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedded = EmbeddedPostgres()
+    url = embedded.start(settings.pg_dir)
+    log.info("db.embedded_started", pg_dir=str(settings.pg_dir))
+    try:
+        yield Database(url, embedded)
+    finally:
+        embedded.stop()
+        log.info("db.embedded_stopped")
+
+
+async def prepare(settings: Settings, url: str) -> tuple[str, str] | None:
+    """Migrate, make sure the default environment exists, create the first token if needed."""
+    await asyncio.to_thread(migrate, url)
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            await ensure_default_environment(session, max_upload_bytes=settings.max_upload_bytes)
+            return await bootstrap(session, settings.bootstrap_token)
+    finally:
+        await engine.dispose()
+
+
+def announce(settings: Settings, created: tuple[str, str] | None) -> None:
+    base = settings.base_url
+    lines = [f"reelhouse is running: {base}/", f"  API docs: {base}/docs"]
+    if created:
+        token_id, secret = created
+        lines += [
+            "  A first access token was created (shown once, keep it safe):",
+            f"    REELHOUSE_TOKEN_ID={token_id}",
+            f"    REELHOUSE_TOKEN_SECRET={secret}",
+            f"  e.g. curl -u {token_id}:{secret} -X POST {base}/video/v1/uploads "
+            "-H 'Content-Type: application/json' -d '{\"cors_origin\": \"*\"}'",
+        ]
+    print("\n".join(lines), flush=True)
+
+
+async def serve(settings: Settings, *, with_worker: bool) -> None:
+    with database(settings) as db:
+        created = await prepare(settings, db.url)
+        app = create_app(settings, db.url)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=10,
+        )
+        server = uvicorn.Server(config)
+        announce(settings, created)
+        tasks = [asyncio.create_task(server.serve(), name="web")]
+        if with_worker:
+            tasks.append(asyncio.create_task(run_embedded_worker(settings, db.url), name="worker"))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop, server, tasks)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        _stop(server, tasks)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+
+def _stop(server: uvicorn.Server, tasks: list[asyncio.Task[None]]) -> None:
+    server.should_exit = True
+    for task in tasks:
+        if task.get_name() == "worker":
+            task.cancel()

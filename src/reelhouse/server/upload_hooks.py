@@ -1,0 +1,188 @@
+"""How the ingest protocols reach the application: direct uploads and the ``/files/`` collection.
+
+A direct-upload URL is its own credential: its hooks look the upload up by id, with no
+environment scope, and refuse bytes once it is cancelled, timed out or already complete.
+``/files/`` needs an access token on every request; each upload created there is also a direct
+upload of the token's environment (partial uploads for concatenation are not: only the final
+upload is a video).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+
+from reelhouse import errors, ids
+from reelhouse.api.auth import principal_from_headers
+from reelhouse.ingest.errors import Conflict, HookRejected, UploadGone, UploadNotFound
+from reelhouse.ingest.info import UploadInfo
+from reelhouse.ingest.protocols import CreateDecision, CreateRequest
+from reelhouse.logs import get_logger
+from reelhouse.media import uploads as direct_uploads
+from reelhouse.media.tokens import Principal
+from reelhouse.metrics import Metrics
+from reelhouse.schemas.uploads import CreateUploadRequest
+
+log = get_logger("reelhouse.uploads")
+
+
+@dataclass(frozen=True)
+class HookDeps:
+    sessions: async_sessionmaker[AsyncSession]
+    metrics: Metrics
+    clock: Callable[[], datetime]
+    base_url: str
+    default_max_bytes: int
+    files_cors_origin: str
+    files_timeout: int
+
+
+class _CommonHooks:
+    def __init__(self, deps: HookDeps) -> None:
+        self.deps = deps
+
+    async def on_received(self, info: UploadInfo, received: int) -> None:
+        self.deps.metrics.upload_bytes.inc(received)
+
+    async def on_finish(self, info: UploadInfo) -> None:
+        upload_id = info.owner.get("direct_upload_id")
+        if not upload_id:
+            return
+        async with self.deps.sessions.begin() as session:
+            first = await direct_uploads.record_upload_complete(
+                session,
+                upload_id,
+                size=info.offset,
+                sha256=info.sha256 or "",
+                filename=info.metadata.get("filename") or info.metadata.get("name"),
+                now=self.deps.clock(),
+            )
+        if first:
+            self.deps.metrics.uploads_completed.inc()
+            log.info("upload.finished", upload_id=upload_id, bytes=info.offset, sha256=info.sha256)
+
+    async def on_terminate(self, info: UploadInfo) -> None:
+        upload_id = info.owner.get("direct_upload_id")
+        environment_id = info.owner.get("environment_id")
+        if not upload_id or not environment_id:
+            return
+        async with self.deps.sessions.begin() as session:
+            try:
+                await direct_uploads.cancel_direct_upload(
+                    session, environment_id, upload_id, now=self.deps.clock()
+                )
+            except errors.ReelhouseError:
+                return
+        log.info("upload.terminated", upload_id=upload_id)
+
+    async def _limit_for(self, session: AsyncSession, environment_id: str) -> int:
+        limit = await direct_uploads.environment_upload_limit(session, environment_id)
+        return limit or self.deps.default_max_bytes
+
+
+class DirectUploadHooks(_CommonHooks):
+    """Hooks for ``/upload/{target}``: the target is a direct upload's id."""
+
+    async def _upload(self, target: str | None) -> Any:
+        if target is None or not ids.is_well_formed(target):
+            raise UploadNotFound()
+        async with self.deps.sessions() as session:
+            upload = await direct_uploads.get_upload_by_id(session, target)
+        if upload is None:
+            raise UploadNotFound()
+        return upload
+
+    def _refuse_if_closed(self, upload: Any) -> None:
+        if upload.status == "cancelled":
+            raise UploadGone("This upload was cancelled; create a new upload.")
+        expired = upload.expires_at <= self.deps.clock() and upload.completed_at is None
+        if upload.status == "timed_out" or expired:
+            raise UploadGone("This upload URL timed out; create a new upload.")
+        if upload.status == "errored":
+            raise UploadGone("This upload failed; create a new upload.")
+
+    async def max_size(self, request: Request, target: str | None) -> int | None:
+        upload = await self._upload(target)
+        async with self.deps.sessions() as session:
+            return await self._limit_for(session, upload.environment_id)
+
+    async def cors_origin(self, request: Request, target: str | None) -> str | None:
+        try:
+            upload = await self._upload(target)
+        except UploadNotFound:
+            return None
+        origin: str | None = upload.cors_origin
+        return origin
+
+    async def pre_create(self, create: CreateRequest) -> CreateDecision:
+        upload = await self._upload(create.target)
+        self._refuse_if_closed(upload)
+        if upload.completed_at is not None:
+            raise Conflict("This upload URL has already received its file.")
+        owner = {"environment_id": upload.environment_id, "direct_upload_id": upload.id}
+        if create.partial:
+            owner = {"environment_id": upload.environment_id, "direct_upload_target": upload.id}
+            return CreateDecision(ids.new_id(), owner, upload.expires_at)
+        self.deps.metrics.uploads_created.labels(via="direct").inc()
+        return CreateDecision(upload.id, owner, upload.expires_at)
+
+    async def authorize(self, request: Request, target: str | None, info: UploadInfo) -> None:
+        owned_by = info.owner.get("direct_upload_id") or info.owner.get("direct_upload_target")
+        if owned_by != target:
+            raise UploadNotFound()
+        upload = await self._upload(target)
+        if upload.completed_at is None:
+            self._refuse_if_closed(upload)
+
+
+class FilesHooks(_CommonHooks):
+    """Hooks for the ``/files/`` tus collection: an access token on every request."""
+
+    async def _principal(self, request: Request) -> Principal:
+        async with self.deps.sessions.begin() as session:
+            try:
+                principal = await principal_from_headers(session, request.headers)
+                principal.require("video:write")
+            except errors.Unauthorized as exc:
+                raise HookRejected(401, "unauthorized", exc.message) from exc
+            except errors.Forbidden as exc:
+                raise HookRejected(403, "forbidden", exc.message) from exc
+        return principal
+
+    async def max_size(self, request: Request, target: str | None) -> int | None:
+        principal = await self._principal(request)
+        async with self.deps.sessions() as session:
+            return await self._limit_for(session, principal.environment_id)
+
+    async def cors_origin(self, request: Request, target: str | None) -> str | None:
+        return self.deps.files_cors_origin
+
+    async def pre_create(self, create: CreateRequest) -> CreateDecision:
+        principal = await self._principal(create.request)
+        if create.partial:
+            return CreateDecision(ids.new_id(), {"environment_id": principal.environment_id})
+        request = CreateUploadRequest(
+            cors_origin=self.deps.files_cors_origin, timeout=self.deps.files_timeout
+        )
+        async with self.deps.sessions.begin() as session:
+            upload = await direct_uploads.create_direct_upload(
+                session,
+                principal.environment_id,
+                request,
+                now=self.deps.clock(),
+                base_url=self.deps.base_url,
+                via="files",
+            )
+        self.deps.metrics.uploads_created.labels(via="files").inc()
+        owner = {"environment_id": principal.environment_id, "direct_upload_id": upload.id}
+        return CreateDecision(upload.id, owner, upload.expires_at)
+
+    async def authorize(self, request: Request, target: str | None, info: UploadInfo) -> None:
+        principal = await self._principal(request)
+        if info.owner.get("environment_id") != principal.environment_id:
+            raise UploadNotFound()

@@ -1,0 +1,143 @@
+"""The job composition root: registers every task on a Procrastinate app and runs the worker.
+
+Periodic tasks:
+- ``reelhouse.expire_uploads`` (every minute): waiting uploads past ``expires_at`` -> timed_out.
+- ``reelhouse.purge_uploads`` (every 10 minutes): delete the bytes of cancelled, timed-out and
+  errored uploads after a grace period, then mark them purged.
+- ``reelhouse.retry_stalled_jobs`` (every minute): jobs whose worker stopped sending heartbeats
+  go back to the queue.
+Each is idempotent: running one twice, or concurrently on two workers, does no harm (a
+queueing lock also keeps at most one of each waiting in the queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import procrastinate
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reelhouse.config import Settings
+from reelhouse.db.engine import create_engine, session_factory
+from reelhouse.ingest.errors import UploadNotFound
+from reelhouse.ingest.filestore import FileStore
+from reelhouse.jobs.app import build_job_app
+from reelhouse.logs import get_logger
+from reelhouse.media import uploads
+
+log = get_logger("reelhouse.worker")
+
+EXPIRE_UPLOADS = "reelhouse.expire_uploads"
+PURGE_UPLOADS = "reelhouse.purge_uploads"
+RETRY_STALLED = "reelhouse.retry_stalled_jobs"
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    """What the tasks need. ``delete_upload_bytes`` must succeed when the bytes are already
+    gone. ``stalled_after_seconds`` is how long without a heartbeat makes a worker stalled."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime]
+    delete_upload_bytes: Callable[[str], Awaitable[None]]
+    purge_grace: timedelta = timedelta(hours=1)
+    stalled_after_seconds: float = 60.0
+
+
+async def expire_uploads_once(deps: WorkerDeps) -> list[str]:
+    """One pass of upload expiry; returns the ids it timed out."""
+    async with deps.sessions.begin() as session:
+        expired = await uploads.expire_direct_uploads(session, deps.clock())
+    if expired:
+        log.info("uploads.expired", count=len(expired))
+    return expired
+
+
+async def purge_uploads_once(deps: WorkerDeps) -> list[str]:
+    """One pass of byte purging; returns the ids it purged. Bytes are deleted before the row is
+    marked, so a crash in between only means deleting nothing again next time."""
+    purged: list[str] = []
+    while True:
+        async with deps.sessions() as session:
+            batch = await uploads.uploads_to_purge(session, deps.clock(), deps.purge_grace)
+        batch = [upload_id for upload_id in batch if upload_id not in purged]
+        if not batch:
+            return purged
+        for upload_id in batch:
+            await deps.delete_upload_bytes(upload_id)
+        async with deps.sessions.begin() as session:
+            await uploads.mark_purged(session, batch, now=deps.clock())
+        purged.extend(batch)
+        log.info("uploads.purged", count=len(batch))
+
+
+async def retry_stalled_jobs_once(app: procrastinate.App, stalled_after_seconds: float) -> int:
+    """Send every job held by a worker without a recent heartbeat back to the queue."""
+    manager = app.job_manager
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_seconds)
+    count = 0
+    for job in stalled:
+        await manager.retry_job(job)
+        count += 1
+    if count:
+        log.warning("jobs.stalled_retried", count=count)
+    return count
+
+
+def register_tasks(app: procrastinate.App, deps: WorkerDeps) -> None:
+    """Register every reelhouse task on ``app``."""
+
+    @app.periodic(cron="* * * * *", periodic_id="expire")
+    @app.task(name=EXPIRE_UPLOADS, queueing_lock=EXPIRE_UPLOADS, pass_context=False)
+    async def expire_uploads(timestamp: int) -> None:
+        await expire_uploads_once(deps)
+
+    @app.periodic(cron="*/10 * * * *", periodic_id="purge")
+    @app.task(name=PURGE_UPLOADS, queueing_lock=PURGE_UPLOADS, pass_context=False)
+    async def purge_uploads(timestamp: int) -> None:
+        await purge_uploads_once(deps)
+
+    @app.periodic(cron="* * * * *", periodic_id="stalled")
+    @app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED, pass_context=False)
+    async def retry_stalled_jobs(timestamp: int) -> None:
+        await retry_stalled_jobs_once(app, deps.stalled_after_seconds)
+
+
+async def run_worker(
+    app: procrastinate.App, concurrency: int, install_signal_handlers: bool
+) -> None:
+    """Open ``app``, run its worker until stopped (a signal, or cancellation), close it."""
+    async with app.open_async():
+        await app.run_worker_async(
+            concurrency=concurrency,
+            install_signal_handlers=install_signal_handlers,
+            update_heartbeat_interval=10,
+            stalled_worker_timeout=60,
+        )
+
+
+async def run_embedded_worker(settings: Settings, database_url: str) -> None:
+    """The worker ``reelhouse serve`` runs in its own event loop (and ``reelhouse worker``
+    alone): local-disk upload bytes, the configured concurrency, no signal handlers."""
+    engine = create_engine(database_url)
+    store = FileStore(settings.uploads_dir, fsync=settings.upload_fsync)
+
+    async def delete_upload_bytes(upload_id: str) -> None:
+        try:
+            await store.terminate(upload_id)
+        except UploadNotFound:
+            return
+
+    deps = WorkerDeps(
+        sessions=session_factory(engine),
+        clock=lambda: datetime.now(UTC),
+        delete_upload_bytes=delete_upload_bytes,
+    )
+    app = build_job_app(database_url)
+    register_tasks(app, deps)
+    try:
+        await run_worker(app, settings.worker_concurrency, install_signal_handlers=False)
+    finally:
+        await engine.dispose()

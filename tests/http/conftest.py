@@ -1,0 +1,85 @@
+"""An in-process app with the REST API, and callers holding tokens in two environments."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reelhouse.api.app import ApiDeps, build_api_router
+from reelhouse.db.models import Environment
+from reelhouse.media import tokens
+from reelhouse.server.errors import install_error_handlers
+
+BASE_URL = "http://reelhouse.test"
+
+
+def build_app(sessions: async_sessionmaker[AsyncSession], base_url: str = BASE_URL) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(
+        build_api_router(
+            ApiDeps(
+                sessions=sessions,
+                base_url=base_url,
+                clock=lambda: datetime.now(UTC),
+                default_max_upload_bytes=1 << 30,
+            )
+        )
+    )
+    return app
+
+
+@dataclass(frozen=True)
+class Caller:
+    environment_id: str
+    token_id: str
+    secret: str
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.token_id, self.secret)
+
+    @property
+    def basic(self) -> str:
+        raw = f"{self.token_id}:{self.secret}".encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+
+async def make_caller(
+    sessions: async_sessionmaker[AsyncSession],
+    permissions: tuple[str, ...] = tokens.ALL_PERMISSIONS,
+) -> Caller:
+    env_id = f"env_{secrets.token_hex(8)}"
+    async with sessions.begin() as s:
+        s.add(Environment(id=env_id, name=env_id, created_at=datetime.now(UTC)))
+        await s.flush()
+        token, secret = await tokens.create_token(s, env_id, "http-test", permissions)
+    return Caller(env_id, token.id, secret)
+
+
+@pytest.fixture
+async def caller(sessions: async_sessionmaker[AsyncSession]) -> Caller:
+    return await make_caller(sessions)
+
+
+@pytest.fixture
+async def other_caller(sessions: async_sessionmaker[AsyncSession]) -> Caller:
+    return await make_caller(sessions)
+
+
+@pytest.fixture
+async def client(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=build_app(sessions))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
+
+
+JSON = {"Content-Type": "application/json"}

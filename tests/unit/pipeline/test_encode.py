@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reelhouse.pipeline.encode import EncodeSettings, ProgressReader, filter_graph, transcode_argv
+from reelhouse.pipeline.ladder import plan_ladder
+from reelhouse.pipeline.probe import ProbeResult
+
+OUT = Path("/scratch/job/out")
+SRC = Path("/scratch/job/source")
+
+MakeProbe = Callable[..., ProbeResult]
+
+
+def test_argv_is_a_safe_list(make_probe: MakeProbe) -> None:
+    probe = make_probe(video={"profile": "Main"})
+    argv = transcode_argv("/usr/bin/ffmpeg", SRC, probe, plan_ladder(probe), OUT)
+    assert all(isinstance(a, str) for a in argv)
+    assert argv[0] == "/usr/bin/ffmpeg"
+    assert "-nostdin" in argv
+    i = argv.index("-i")
+    assert argv[i + 1] == "file:/scratch/job/source"
+    assert argv[argv.index("-f") : argv.index("-f") + 2] == ["-f", "mov"]
+    assert argv.index("-f") < i and argv.index("-protocol_whitelist") < i
+    assert argv[argv.index("-protocol_whitelist") + 1] == "file,pipe"
+    assert argv[argv.index("-progress") + 1] == "pipe:1" and "-nostats" in argv
+    for flag, value in [
+        ("-hls_segment_type", "fmp4"),
+        ("-hls_time", "6"),
+        ("-hls_playlist_type", "vod"),
+        ("-hls_flags", "independent_segments+temp_file"),
+    ]:
+        assert argv[argv.index(flag) + 1] == value
+    assert argv[-1] == "/scratch/job/out/%v/index.m3u8"
+
+
+def test_all_rungs_from_one_decode(make_probe: MakeProbe) -> None:
+    probe = make_probe(video={"profile": "Main"})
+    plan = plan_ladder(probe)
+    assert filter_graph(plan) == (
+        "[0:0]split=5[s0][s1][s2][s3][s4];"
+        "[s0]scale=1920:1080:flags=bicubic,format=yuv420p,setsar=1[v0];"
+        "[s1]scale=1280:720:flags=bicubic,format=yuv420p,setsar=1[v1];"
+        "[s2]scale=960:540:flags=bicubic,format=yuv420p,setsar=1[v2];"
+        "[s3]scale=640:360:flags=bicubic,format=yuv420p,setsar=1[v3];"
+        "[s4]scale=426:240:flags=bicubic,format=yuv420p,setsar=1[v4]"
+    )
+    argv = transcode_argv("ffmpeg", SRC, probe, plan, OUT, EncodeSettings(preset="faster"))
+    assert argv.count("libx264") == 5
+    assert argv[argv.index("-preset:v:3") + 1] == "faster"
+    assert argv[argv.index("-maxrate:v:1") + 1] == "3000k"
+    assert argv[argv.index("-bufsize:v:1") + 1] == "6000k"
+    assert argv[argv.index("-force_key_frames:v:4") + 1] == "expr:gte(t,n_forced*2)"
+    assert argv[argv.index("-sc_threshold:v:0") + 1] == "0"
+    assert argv[argv.index("-var_stream_map") + 1] == (
+        "v:0,agroup:aud,name:1080p v:1,agroup:aud,name:720p v:2,agroup:aud,name:540p "
+        "v:3,agroup:aud,name:360p v:4,agroup:aud,name:240p a:0,agroup:aud,name:audio,default:yes"
+    )
+    audio = argv[argv.index("-c:a") :]
+    assert audio[:10] == [
+        "-c:a",
+        "aac",
+        "-profile:a",
+        "aac_low",
+        "-b:a",
+        "128k",
+        "-ac",
+        "2",
+        "-ar",
+        "48000",
+    ]
+
+
+def test_passthrough_top_rung_is_copied(make_probe: MakeProbe) -> None:
+    probe = make_probe()
+    plan = plan_ladder(probe)
+    argv = transcode_argv("ffmpeg", SRC, probe, plan, OUT)
+    assert argv[argv.index("-c:v:0") + 1] == "copy"
+    maps = [argv[i + 1] for i, a in enumerate(argv) if a == "-map"]
+    assert maps == ["0:0", "[v0]", "[v1]", "[v2]", "[v3]", "0:1"]
+    assert argv[argv.index("-force_key_frames:v:1") + 1] == "source"
+    assert "split=4" in filter_graph(plan)
+
+
+def test_decimated_rungs_and_loudnorm(make_probe: MakeProbe) -> None:
+    plan = plan_ladder(make_probe(fps=60, video={"profile": "Main"}), normalize_audio=True)
+    graph = filter_graph(plan)
+    assert "[s2]fps=fps=30/1,scale=960:540" in graph
+    assert graph.endswith("[0:1]loudnorm=I=-24:TP=-2:LRA=7,aresample=48000[aout]")
+
+
+def test_audio_only_and_silent(make_probe: MakeProbe) -> None:
+    probe = make_probe(has_video=False)
+    argv = transcode_argv("ffmpeg", SRC, probe, plan_ladder(probe), OUT)
+    assert "-filter_complex" not in argv
+    assert argv[argv.index("-var_stream_map") + 1] == "a:0,agroup:aud,name:audio,default:yes"
+    silent = make_probe(audio=False, video={"profile": "Main"}, width=640, height=360)
+    argv = transcode_argv("ffmpeg", SRC, silent, plan_ladder(silent), OUT)
+    assert "-an" in argv
+    assert argv[argv.index("-var_stream_map") + 1] == "v:0,name:360p v:1,name:240p"
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["frame=10", "out_time_us=2500000", "progress=continue"], [None, None, 25.0]),
+        (["out_time_ms=5000000", "progress=continue"], [None, 50.0]),
+        (["out_time_us=N/A", "progress=continue"], [None, None]),
+        (["out_time_us=20000000", "progress=continue", "progress=end"], [None, 99.9, 100.0]),
+        (["garbage", "", "out_time_us=-5", "progress=continue"], [None, None, None, 0.0]),
+    ],
+)
+def test_progress(lines: list[str], expected: list[float | None]) -> None:
+    reader = ProgressReader(10.0)
+    assert [reader.feed(line) for line in lines] == expected
+
+
+def test_progress_without_duration() -> None:
+    reader = ProgressReader(None)
+    assert [reader.feed(x) for x in ["out_time_us=1", "progress=continue"]] == [None, None]
