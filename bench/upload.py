@@ -59,6 +59,7 @@ TARGET_NOFSYNC_VS_NODE = 1.3
 TARGET_FSYNC_VS_DD = 0.9
 TARGET_PEAK_RSS_MIB = 100.0
 
+NODE_PACKAGES = ("@tus/server", "@tus/file-store")
 SERVERS = ("reelhouse-nofsync", "reelhouse-fsync", "node-tus")
 TEST_LABELS = {
     "single-8m": "one upload, 8 MiB PATCHes",
@@ -157,10 +158,10 @@ class Reelhouse(Server):
                 raise RuntimeError(
                     f"{self.name} exited ({self.proc.returncode}):\n{self.log_tail()}"
                 )
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        return
+            url = f"http://127.0.0.1:{port}/readyz"
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
             time.sleep(0.3)
         raise RuntimeError(f"{self.name}: /readyz not 200 after {timeout}s:\n{self.log_tail()}")
 
@@ -220,8 +221,7 @@ def ensure_node_packages(node_dir: Path) -> None:
     if not (node_dir / "package.json").exists():
         (node_dir / "package.json").write_text('{"name": "tusnode", "private": true}\n')
     subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"]
-        + ["@tus/server", "@tus/file-store"],
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *NODE_PACKAGES],
         cwd=node_dir,
         check=True,
     )
@@ -604,7 +604,8 @@ def render(raw: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         rs = [r for r in raw if (r["server"], r.get("test")) == (server, test)]
         mbps = _vals(raw, server, test, "MBps")
         first = rs[0]
-        what = f"{TEST_LABELS[test]}: {first['uploads']} × {fmt_size(first['bytes'] // first['uploads'])}"
+        each = fmt_size(first["bytes"] // first["uploads"])
+        what = f"{TEST_LABELS[test]}: {first['uploads']} x {each}"
         fails = sum(1 for r in rs if r["errors"])
         sha = all(r["sha256_ok"] for r in rs)
         pg = med(_vals(raw, server, test, "pg_rss_MiB"))
@@ -615,7 +616,7 @@ def render(raw: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             f"| {med(_vals(raw, server, test, 'idle_rss_MiB'))} "
             f"| {med(_vals(raw, server, test, 'server_cpu_s'))} "
             f"| {'yes' if sha else 'NO'}{f' ({fails} failed)' if fails else ''} "
-            f"| {pg if pg is not None else '–'} |"
+            f"| {pg if pg is not None else '-'} |"
         )
     for key, what in (
         ("dd-fdatasync", "dd bs=8M count=128 conv=fdatasync (1 GiB)"),
@@ -665,7 +666,7 @@ def main() -> None:
     ap.add_argument("--node-dir", default=str(REPO / ".bench" / "tusnode"))
     ap.add_argument("--reelhouse", default=str(Path(sys.executable).parent / "reelhouse"))
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="256 MiB, 4×64 MiB, memory 4×256 MiB")
+    ap.add_argument("--quick", action="store_true", help="256 MiB, 4x64 MiB, memory 4x256 MiB")
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--no-memory", action="store_true", help="skip the memory test")
     ap.add_argument("--memory-fsync", action="store_true", help="memory test with fsync on")
@@ -703,7 +704,7 @@ def main() -> None:
             "conc": [bench.conc_n, bench.conc_size],
             "memory": [bench.mem_n, bench.mem_size],
         },
-        "memory_test": f"{bench.mem_n} × {fmt_size(bench.mem_size)}, fsync "
+        "memory_test": f"{bench.mem_n} x {fmt_size(bench.mem_size)}, fsync "
         f"{'on' if a.memory_fsync else 'off'}",
     }
     print(json.dumps(meta), flush=True)

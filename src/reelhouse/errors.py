@@ -33,13 +33,13 @@ class Forbidden(ReelhouseError):
     code = "forbidden"
 
 
+NOT_FOUND_MESSAGE = "The requested resource either doesn't exist or you don't have access to it."
+
+
 class NotFound(ReelhouseError):
     code = "not_found"
 
-    def __init__(
-        self,
-        message: str = "The requested resource either doesn't exist or you don't have access to it.",
-    ) -> None:
+    def __init__(self, message: str = NOT_FOUND_MESSAGE) -> None:
         super().__init__(message)
 
 

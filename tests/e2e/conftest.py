@@ -19,7 +19,9 @@ from tests.conftest import create_database, drop_database
 
 from .server import ServerProcess
 
-EXTERNAL_PG = os.environ.get("REELHOUSE_TEST_EXTERNAL_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+EXTERNAL_PG = os.environ.get(
+    "REELHOUSE_TEST_EXTERNAL_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def external_pg_available() -> bool:

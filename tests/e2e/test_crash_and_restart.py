@@ -18,7 +18,9 @@ MiB = 1 << 20
 
 
 @pytest.mark.slow
-def test_kill9_mid_upload_then_resume_from_head(fresh_server: ServerProcess, tmp_path: Path) -> None:
+def test_kill9_mid_upload_then_resume_from_head(
+    fresh_server: ServerProcess, tmp_path: Path
+) -> None:
     size = 200 * MiB
     source = tmp_path / "big.bin"
     with source.open("wb") as out:

@@ -68,7 +68,7 @@ def doctor(
     data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
 ) -> None:
     """Check FFmpeg and its encoders, PyAV, the database and the storage round trip."""
-    from reelhouse.server.runtime import database
+    from reelhouse.cli.runtime import database
 
     settings = load_settings(data_dir=data_dir)
     configure_logging("warning", settings.log_format)

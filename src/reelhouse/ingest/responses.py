@@ -11,10 +11,19 @@ from reelhouse.ingest.cors import cors_headers
 from reelhouse.ingest.errors import IngestError
 
 
-def error_response(error: IngestError, extra: dict[str, str] | None = None) -> Response:
+class ErrorResponse(Response):
+    """A refusal, carrying the error it reports so the mount can tell the hooks why."""
+
+    def __init__(self, error: IngestError, headers: dict[str, str], body: str) -> None:
+        super().__init__(
+            body, status_code=error.status, headers=headers, media_type="application/json"
+        )
+        self.error = error
+
+
+def error_response(error: IngestError, extra: dict[str, str] | None = None) -> ErrorResponse:
     body = json.dumps({"error": {"type": error.code, "messages": [error.message]}})
-    headers = {**error.headers, **(extra or {})}
-    return Response(body, status_code=error.status, headers=headers, media_type="application/json")
+    return ErrorResponse(error, {**error.headers, **(extra or {})}, body)
 
 
 def with_cors(response: Response, request: Request, allowed: str | None) -> Response:

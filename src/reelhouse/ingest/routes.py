@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reelhouse.ingest.chunked import ChunkedPutFrontend
-from reelhouse.ingest.responses import with_cors
+from reelhouse.ingest.responses import ErrorResponse, with_cors
 from reelhouse.ingest.tus import TusFrontend
 from reelhouse.ingest.uploads import Uploads
 
@@ -58,6 +58,8 @@ class UploadRoutes:
             response = await self.draft(request, target, upload_id)
         else:
             response = await self.tus.handle(request, target, upload_id)
+        if isinstance(response, ErrorResponse):
+            await self.uploads.hooks.on_rejected(request, target, response.error)
         allowed = await self.uploads.hooks.cors_origin(request, target)
         return with_cors(response, request, allowed)
 

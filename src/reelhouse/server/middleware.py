@@ -14,6 +14,18 @@ from reelhouse.metrics import Metrics
 log = get_logger("reelhouse.http")
 
 
+UPLOAD_FAMILIES = {"upload", "files"}
+BODY_METHODS = {"PATCH", "PUT", "POST"}
+
+
+def upload_id_of(path: str) -> str | None:
+    """The upload id in ``/upload/{id}[/...]`` or ``/files/{id}``, for log context."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 2 and parts[0] in UPLOAD_FAMILIES and parts[1]:
+        return parts[-1] if parts[0] == "files" else parts[1]
+    return None
+
+
 def route_family(path: str) -> str:
     """A low-cardinality label for metrics: the first path segment."""
     head = path.lstrip("/").split("/", 1)[0]
@@ -48,10 +60,19 @@ class RequestContext:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        context = {"request_id": request_id}
+        upload_id = upload_id_of(scope["path"]) if family in UPLOAD_FAMILIES else None
+        if upload_id:
+            context["upload_id"] = upload_id
+        streaming = family in UPLOAD_FAMILIES and scope["method"] in BODY_METHODS
+        if streaming:
+            self.metrics.uploads_in_flight.inc()
+        with structlog.contextvars.bound_contextvars(**context):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                if streaming:
+                    self.metrics.uploads_in_flight.dec()
                 elapsed = time.perf_counter() - started
                 self.metrics.http_requests.labels(route=family, status=str(status)).inc()
                 self.metrics.http_latency.labels(route=family).observe(elapsed)

@@ -19,7 +19,13 @@ from starlette.requests import Request
 
 from reelhouse import errors, ids
 from reelhouse.api.auth import principal_from_headers
-from reelhouse.ingest.errors import Conflict, HookRejected, UploadGone, UploadNotFound
+from reelhouse.ingest.errors import (
+    Conflict,
+    HookRejected,
+    IngestError,
+    UploadGone,
+    UploadNotFound,
+)
 from reelhouse.ingest.info import UploadInfo
 from reelhouse.ingest.protocols import CreateDecision, CreateRequest
 from reelhouse.logs import get_logger
@@ -48,6 +54,11 @@ class _CommonHooks:
 
     async def on_received(self, info: UploadInfo, received: int) -> None:
         self.deps.metrics.upload_bytes.inc(received)
+
+    async def on_rejected(self, request: Request, target: str | None, error: IngestError) -> None:
+        self.deps.metrics.uploads_failed.labels(reason=error.code).inc()
+        if error.status >= 500:
+            log.warning("upload.refused", reason=error.code, status=error.status)
 
     async def on_finish(self, info: UploadInfo) -> None:
         upload_id = info.owner.get("direct_upload_id")

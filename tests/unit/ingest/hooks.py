@@ -7,7 +7,7 @@ from datetime import datetime
 
 from starlette.requests import Request
 
-from reelhouse.ingest.errors import HookRejected, UploadNotFound
+from reelhouse.ingest.errors import HookRejected, IngestError, UploadNotFound
 from reelhouse.ingest.info import UploadInfo
 from reelhouse.ingest.protocols import CreateDecision, CreateRequest
 
@@ -19,6 +19,7 @@ class RecordingHooks:
         self.finished: list[UploadInfo] = []
         self.terminated: list[str] = []
         self.received = 0
+        self.rejected: list[str] = []
         self.refused_targets: set[str] = set()
         self._ids = itertools.count(1)
 
@@ -53,3 +54,6 @@ class RecordingHooks:
 
     async def on_received(self, info: UploadInfo, received: int) -> None:
         self.received += received
+
+    async def on_rejected(self, request: Request, target: str | None, error: IngestError) -> None:
+        self.rejected.append(error.code)

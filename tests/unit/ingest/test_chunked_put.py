@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -82,7 +83,7 @@ async def test_whole_file_put(client: httpx.AsyncClient, harness: Harness) -> No
 async def test_whole_file_put_with_unknown_length(
     client: httpx.AsyncClient, harness: Harness
 ) -> None:
-    async def stream():  # type: ignore[no-untyped-def]
+    async def stream() -> AsyncIterator[bytes]:
         yield DATA[:500]
         yield DATA[500:]
 

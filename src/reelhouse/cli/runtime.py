@@ -31,20 +31,27 @@ class Database:
 
 
 @contextlib.contextmanager
-def database(settings: Settings) -> Iterator[Database]:
-    """The configured database, or an embedded PostgreSQL in ``<data-dir>/pg`` stopped on exit."""
+def database(settings: Settings, *, owner: bool = False) -> Iterator[Database]:
+    """The configured database, or an embedded PostgreSQL in ``<data-dir>/pg``.
+
+    An ``owner`` (``serve``, ``worker``) stops the embedded server on exit, even one it adopted
+    after a crash; a one-shot command (``tokens``, ``migrate``, ``doctor``) stops it only if it
+    started it, so it never pulls the database from under a running server.
+    """
     if settings.database_url:
         yield Database(settings.database_url, None)
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded = EmbeddedPostgres()
+    was_running = EmbeddedPostgres.is_running(settings.pg_dir)
     url = embedded.start(settings.pg_dir)
-    log.info("db.embedded_started", pg_dir=str(settings.pg_dir))
+    log.info("db.embedded_started", pg_dir=str(settings.pg_dir), adopted=was_running)
     try:
         yield Database(url, embedded)
     finally:
-        embedded.stop()
-        log.info("db.embedded_stopped")
+        if owner or not was_running:
+            embedded.stop()
+            log.info("db.embedded_stopped")
 
 
 async def prepare(settings: Settings, url: str) -> tuple[str, str] | None:
@@ -75,7 +82,7 @@ def announce(settings: Settings, created: tuple[str, str] | None) -> None:
 
 
 async def serve(settings: Settings, *, with_worker: bool) -> None:
-    with database(settings) as db:
+    with database(settings, owner=True) as db:
         created = await prepare(settings, db.url)
         app = create_app(settings, db.url)
         config = uvicorn.Config(
