@@ -22,10 +22,19 @@ class UploadStatus(StrEnum):
     TIMED_OUT = "timed_out"
 
 
+class AssetStatus(StrEnum):
+    """An asset's status (``Asset.status`` on the wire)."""
+
+    PREPARING = "preparing"
+    READY = "ready"
+    ERRORED = "errored"
+
+
 class Kind(StrEnum):
     """The kinds of object that have a state machine."""
 
     UPLOAD = "upload"
+    ASSET = "asset"
 
 
 _UPLOAD_MOVES: Final[dict[str, frozenset[str]]] = {
@@ -43,7 +52,18 @@ _UPLOAD_MOVES: Final[dict[str, frozenset[str]]] = {
     UploadStatus.TIMED_OUT: frozenset(),
 }
 
-TRANSITIONS: Final[dict[Kind, dict[str, frozenset[str]]]] = {Kind.UPLOAD: _UPLOAD_MOVES}
+# A ready asset goes back to preparing only to be re-encoded (a new output version); errored
+# is final: a new asset is made from the input instead.
+_ASSET_MOVES: Final[dict[str, frozenset[str]]] = {
+    AssetStatus.PREPARING: frozenset({AssetStatus.READY, AssetStatus.ERRORED}),
+    AssetStatus.READY: frozenset({AssetStatus.PREPARING}),
+    AssetStatus.ERRORED: frozenset(),
+}
+
+TRANSITIONS: Final[dict[Kind, dict[str, frozenset[str]]]] = {
+    Kind.UPLOAD: _UPLOAD_MOVES,
+    Kind.ASSET: _ASSET_MOVES,
+}
 
 TERMINAL_UPLOAD_STATUSES: Final[frozenset[str]] = frozenset(
     status for status, moves in _UPLOAD_MOVES.items() if not moves

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -110,3 +111,76 @@ class OutboxEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class Asset(Base):
+    """A video (or audio) made from one input; its outputs live under a version prefix."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    environment_id: Mapped[str] = mapped_column(Text, ForeignKey("environments.id"))
+    status: Mapped[str] = mapped_column(Text)
+    upload_id: Mapped[str | None] = mapped_column(
+        Text, ForeignKey("direct_uploads.id"), nullable=True
+    )
+    ingest_type: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    passthrough: Mapped[str | None] = mapped_column(Text, nullable=True)
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    source_sha256: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    aspect_ratio: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolution_tier: Mapped[str | None] = mapped_column(Text, nullable=True)
+    max_stored_frame_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_stored_resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tracks: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    input_info: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, nullable=True)
+    errors: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_state: Mapped[str] = mapped_column(Text, default="ingesting")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    ready_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class PlaybackId(Base):
+    """A public or signed handle players use to stream an asset."""
+
+    __tablename__ = "playback_ids"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    environment_id: Mapped[str] = mapped_column(Text, ForeignKey("environments.id"))
+    asset_id: Mapped[str] = mapped_column(Text, ForeignKey("assets.id", ondelete="CASCADE"))
+    policy: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Rendition(Base):
+    """One published rung (or the audio rendition) of an asset's output ``version``.
+
+    The multivariant playlist is rendered from these rows on request; ``playlist_key`` names
+    the stored media playlist, whose segment URIs are relative to it.
+    """
+
+    __tablename__ = "renditions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    asset_id: Mapped[str] = mapped_column(Text, ForeignKey("assets.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    frame_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bandwidth: Mapped[int] = mapped_column(Integer)
+    average_bandwidth: Mapped[int] = mapped_column(Integer)
+    codecs: Mapped[str] = mapped_column(Text)
+    channels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    passthrough: Mapped[bool] = mapped_column(Boolean, default=False)
+    playlist_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -159,7 +159,7 @@ def embedded_ipv4(address: IPv6) -> list[IPv4]:
     if any(address in n for n in _IPV4_IN_LOW_BITS) or address in _NAT64:
         found.append(IPv4(value & 0xFFFF_FFFF))
     if address in _LOCAL_NAT64:
-        found.extend(_rfc6052(value, length) for length in (48, 56, 64, 96))
+        found.extend(_rfc6052(value, length) for length in (96, 64, 56, 48))
     if address.sixtofour is not None:
         found.append(address.sixtofour)
     if address.teredo is not None:
