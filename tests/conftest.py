@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from reelhouse.db.embedded import EmbeddedPostgres
 from reelhouse.db.engine import create_engine, libpq_url, session_factory
 from reelhouse.db.migrate import migrate
 from reelhouse.db.models import Environment
+from tests.mediagen import make_clip
 
 
 def _with_database(url: str, name: str) -> str:
@@ -107,3 +108,13 @@ async def environment_id(sessions: async_sessionmaker[AsyncSession]) -> str:
     async with sessions.begin() as session:
         session.add(Environment(id=env_id, name=env_id, created_at=datetime.now(UTC)))
     return env_id
+
+
+Clip = Callable[[str], Path]
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    """``clip("small")`` -> path of that generated clip (made once per session, on first use)."""
+    folder = tmp_path_factory.mktemp("clips")
+    return lambda name: make_clip(name, folder)

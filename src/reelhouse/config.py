@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     storage_url: str | None = None
     s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: str | None = Field(
+        default=None, validation_alias="AWS_SECRET_ACCESS_KEY"
+    )
+    aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
     redis_url: str | None = None
     public_url: str | None = None
     host: str = "127.0.0.1"
@@ -54,6 +59,22 @@ class Settings(BaseSettings):
     # Jobs
     worker_concurrency: int = Field(default=2, ge=1)
     upload_expiry_interval_seconds: int = Field(default=60, ge=1)
+    worker_stalled_seconds: float = Field(default=60.0, gt=0)
+
+    # Media pipeline
+    encode_preset: str = Field(
+        default="veryfast",
+        pattern="^(ultrafast|superfast|veryfast|faster|fast|medium|slow|slower|veryslow)$",
+    )
+    encode_timeout_factor: float = Field(default=6.0, gt=0)
+    encode_min_timeout: float = Field(default=120.0, gt=0)
+    max_input_duration: float = Field(default=12 * 3600.0, gt=0)
+    max_input_frame_rate: float = Field(default=120.0, gt=0)
+    passthrough_top_rung: bool = True
+    fetch_max_bytes: int = Field(default=64 * GiB, ge=1)
+    fetch_timeout: float = Field(default=3600.0, gt=0)
+    outbound_allow: str = ""
+    outbound_allow_private: bool = False
 
     @field_validator("public_url")
     @classmethod
@@ -72,6 +93,14 @@ class Settings(BaseSettings):
     @property
     def objects_dir(self) -> Path:
         return self.data_dir / "objects"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.data_dir / "scratch"
+
+    @property
+    def inputs_dir(self) -> Path:
+        return self.data_dir / "inputs"
 
     @property
     def pg_dir(self) -> Path:

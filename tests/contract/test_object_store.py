@@ -58,6 +58,10 @@ async def test_put_file_streams_a_large_file(store: ObjectStore, tmp_path: Path)
     target = tmp_path / "out" / "copy.mp4"
     await store.download_to("big/highest.mp4", target)
     assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(data).digest()
+    async with contextlib.aclosing(store.open_range("big/highest.mp4")) as chunks:
+        first = await anext(chunks)  # and stop early: the rest is never read
+    assert 0 < len(first) <= 1 << 20
+    assert first == data[: len(first)]
     middle = 12 << 20
     assert (
         await read_range(store, "big/highest.mp4", middle - 5, middle + (3 << 20))

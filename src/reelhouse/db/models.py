@@ -184,3 +184,80 @@ class Rendition(Base):
     passthrough: Mapped[bool] = mapped_column(Boolean, default=False)
     playlist_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class WebhookEndpoint(Base):
+    """Where an environment's events are POSTed. ``secret`` signs them (kept, since every
+    attempt is signed anew); ``operator_trusted`` marks the endpoint from the operator's settings,
+    which may be on a private network."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        Index("ix_webhook_endpoints_env_created", "environment_id", "created_at", "id"),
+        Index(
+            "ix_webhook_endpoints_operator",
+            "environment_id",
+            unique=True,
+            postgresql_where=text("operator_trusted"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    environment_id: Mapped[str] = mapped_column(Text, ForeignKey("environments.id"))
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    operator_trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one endpoint: pending until a 2xx (delivered) or the retry
+    window closes (failed). ``replay`` rows are extra deliveries asked for by a person."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index(
+            "uq_webhook_deliveries_dispatch",
+            "event_id",
+            "endpoint_id",
+            unique=True,
+            postgresql_where=text("NOT replay"),
+        ),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("outbox_events.id", ondelete="CASCADE")
+    )
+    endpoint_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    replay: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class WebhookAttempt(Base):
+    """One POST of a delivery and what came back (at most 1 KiB of the response body)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -95,14 +95,6 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         assert failure is not None  # _addresses never returns an empty list
         raise failure
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise OutboundRefused("unix_socket", "Outbound requests over Unix sockets are not allowed.")
-
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
 

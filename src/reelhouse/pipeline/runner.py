@@ -14,10 +14,12 @@ Contract of :func:`run`:
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import contextlib
 import os
 import resource
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,17 +58,38 @@ class Completed:
         return self.stderr_tail.decode("utf-8", "replace")
 
 
-def _limit_setter(limits: ResourceLimits) -> Callable[[], None] | None:
-    """Build the pre-exec hook. It only calls setrlimit, which takes no Python-level locks."""
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Callable[[int, int], int] | None:
+    """libc's prctl on Linux, loaded before any fork; None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    prctl: Callable[[int, int], int] = libc.prctl
+    return prctl
+
+
+def _limit_setter(limits: ResourceLimits) -> Callable[[], None]:
+    """Build the pre-exec hook: rlimits, and SIGKILL when the parent dies.
+
+    The child runs in its own process group so a cancelled job can kill it whole; a worker that
+    is itself killed (``kill -9``) cannot, so the kernel's parent-death signal does it instead:
+    no FFmpeg outlives its worker. The hook only makes system calls (no Python-level locks).
+    """
     pairs: list[tuple[int, int]] = []
     if limits.cpu_seconds is not None:
         pairs.append((resource.RLIMIT_CPU, limits.cpu_seconds))
     if limits.address_space_bytes is not None:
         pairs.append((resource.RLIMIT_AS, limits.address_space_bytes))
-    if not pairs:
-        return None
+    prctl = _prctl()
 
     def apply() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         for which, value in pairs:
             resource.setrlimit(which, (value, value))
 

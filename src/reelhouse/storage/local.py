@@ -27,7 +27,7 @@ import hashlib
 import os
 import secrets
 import stat as stat_module
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ from reelhouse.storage.keys import (
     validate_prefix,
 )
 from reelhouse.storage.protocols import ObjectInfo
-from reelhouse.storage.ranges import check_range
+from reelhouse.storage.ranges import LockedReader, check_range
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -116,7 +116,7 @@ class LocalObjectStore:
 
     async def open_range(
         self, key: str, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         check_range(start, end)
         path = self._path(key)
 
@@ -125,21 +125,27 @@ class LocalObjectStore:
             return fd, os.fstat(fd).st_size
 
         fd, size = await self._run(key, open_sized)
+        position = start
+
+        def pread(count: int) -> bytes:
+            nonlocal position
+            chunk = os.pread(fd, count, position)
+            position += len(chunk)
+            return chunk
+
+        reader = LockedReader(pread, functools.partial(os.close, fd))
         try:
             if start >= size and not (start == 0 and end is None):
                 raise InvalidRange(f"range start {start} is past the end of {key!r} ({size} bytes)")
-            last = size - 1 if end is None else min(end, size - 1)
-            offset = start
-            while offset <= last:
-                chunk = await self._run(
-                    key, os.pread, fd, min(CHUNK_SIZE, last - offset + 1), offset
-                )
+            remaining = (size if end is None else min(end + 1, size)) - start
+            while remaining > 0:
+                chunk = await self._run(key, reader.read, min(CHUNK_SIZE, remaining))
                 if not chunk:
                     break
-                offset += len(chunk)
+                remaining -= len(chunk)
                 yield chunk
         finally:
-            os.close(fd)
+            await self._run(key, reader.close)
 
     async def stat(self, key: str) -> ObjectInfo:
         path = self._path(key)
@@ -178,7 +184,7 @@ class LocalObjectStore:
             raise InvalidKey(prefix, "delete_prefix needs a non-empty prefix")
         return await self._run(prefix, self._delete_prefix, prefix)
 
-    async def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
+    async def list(self, prefix: str = "") -> AsyncGenerator[ObjectInfo, None]:
         validate_prefix(prefix)
         infos = self._infos(prefix)
         try:

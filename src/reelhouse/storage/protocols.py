@@ -9,7 +9,7 @@ that check, never from the backend's class.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,7 +64,9 @@ class ObjectStore(Protocol):
         """The whole object (small objects only)."""
         ...
 
-    def open_range(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """Stream bytes ``start`` to ``end`` *inclusive* (HTTP ``Range`` semantics).
 
         ``end=None`` or an ``end`` past the object's last byte means "to the end". Requires
@@ -96,7 +98,7 @@ class ObjectStore(Protocol):
         """
         ...
 
-    def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
+    def list(self, prefix: str = "") -> AsyncGenerator[ObjectInfo, None]:
         """Every object whose key starts with ``prefix`` (a plain string match), in
         lexicographic order of the keys' UTF-8 bytes, fetched lazily page by page."""
         ...

@@ -21,7 +21,7 @@ import asyncio
 import builtins
 import functools
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -45,7 +45,7 @@ from reelhouse.storage.errors import (
 )
 from reelhouse.storage.keys import MAX_KEY_BYTES, is_valid_key, validate_key, validate_prefix
 from reelhouse.storage.protocols import ObjectInfo, UploadedPart
-from reelhouse.storage.ranges import check_range
+from reelhouse.storage.ranges import LockedReader, check_range
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -130,18 +130,18 @@ class S3ObjectStore:
 
     async def open_range(
         self, key: str, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         check_range(start, end)
         params = {"Bucket": self.bucket, "Key": self._full(key)}
         if not (start == 0 and end is None):
             params["Range"] = f"bytes={start}-{'' if end is None else end}"
         response = await self._call(key, self._client.get_object, **params)
-        body = response["Body"]
+        body = LockedReader(response["Body"].read, response["Body"].close)
         try:
             while chunk := await self._call(key, body.read, CHUNK_SIZE):
                 yield chunk
         finally:
-            body.close()
+            await self._call(key, body.close)
 
     async def stat(self, key: str) -> ObjectInfo:
         head = await self._call(
@@ -189,7 +189,7 @@ class S3ObjectStore:
             removed += len(objects)
         return removed
 
-    async def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
+    async def list(self, prefix: str = "") -> AsyncGenerator[ObjectInfo, None]:
         validate_prefix(prefix)
         pages = self._pages(prefix)
         while (page := await self._call(prefix, next, pages, None)) is not None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import procrastinate
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reelhouse.composition import object_store, outbound_policy
 from reelhouse.config import Settings
 from reelhouse.db.engine import create_engine, session_factory
 from reelhouse.ingest.errors import UploadNotFound
@@ -26,6 +27,8 @@ from reelhouse.ingest.filestore import FileStore
 from reelhouse.jobs.app import build_job_app
 from reelhouse.logs import get_logger
 from reelhouse.media import uploads
+from reelhouse.pipeline.ffmpeg import locate_ffmpeg
+from reelhouse.worker.media_tasks import MediaDeps, register_media_tasks
 
 log = get_logger("reelhouse.worker")
 
@@ -106,15 +109,22 @@ def register_tasks(app: procrastinate.App, deps: WorkerDeps) -> None:
 
 
 async def run_worker(
-    app: procrastinate.App, concurrency: int, install_signal_handlers: bool
+    app: procrastinate.App,
+    concurrency: int,
+    install_signal_handlers: bool,
+    *,
+    stalled_after_seconds: float = 60.0,
 ) -> None:
-    """Open ``app``, run its worker until stopped (a signal, or cancellation), close it."""
+    """Open ``app``, run its worker until stopped (a signal, or cancellation), close it.
+
+    Heartbeats go out three times per stall period, so a live worker is never taken for dead.
+    """
     async with app.open_async():
         await app.run_worker_async(
             concurrency=concurrency,
             install_signal_handlers=install_signal_handlers,
-            update_heartbeat_interval=10,
-            stalled_worker_timeout=60,
+            update_heartbeat_interval=max(1.0, stalled_after_seconds / 3),
+            stalled_worker_timeout=stalled_after_seconds,
         )
 
 
@@ -130,14 +140,43 @@ async def run_embedded_worker(settings: Settings, database_url: str) -> None:
         except UploadNotFound:
             return
 
+    sessions = session_factory(engine)
+    clock = _utcnow
     deps = WorkerDeps(
-        sessions=session_factory(engine),
-        clock=lambda: datetime.now(UTC),
+        sessions=sessions,
+        clock=clock,
         delete_upload_bytes=delete_upload_bytes,
+        stalled_after_seconds=settings.worker_stalled_seconds,
+    )
+    media = MediaDeps(
+        sessions=sessions,
+        store=object_store(settings),
+        clock=clock,
+        ffmpeg=locate_ffmpeg(settings.ffmpeg),
+        uploads_dir=settings.uploads_dir,
+        inputs_dir=settings.inputs_dir,
+        scratch_dir=settings.scratch_dir,
+        preset=settings.encode_preset,
+        timeout_factor=settings.encode_timeout_factor,
+        min_timeout=settings.encode_min_timeout,
+        max_duration=settings.max_input_duration,
+        max_frame_rate=settings.max_input_frame_rate,
+        passthrough=settings.passthrough_top_rung,
+        outbound_policy=outbound_policy(settings),
     )
     app = build_job_app(database_url)
     register_tasks(app, deps)
+    register_media_tasks(app, media)
     try:
-        await run_worker(app, settings.worker_concurrency, install_signal_handlers=False)
+        await run_worker(
+            app,
+            settings.worker_concurrency,
+            install_signal_handlers=False,
+            stalled_after_seconds=settings.worker_stalled_seconds,
+        )
     finally:
         await engine.dispose()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -7,15 +7,19 @@ import pytest
 from reelhouse.storage.errors import InvalidStorageURL
 from reelhouse.storage.factory import store_from_url
 from reelhouse.storage.local import LocalObjectStore
-from reelhouse.storage.protocols import StoreAbilities
+from reelhouse.storage.protocols import ObjectStore, StoreAbilities
 from reelhouse.storage.s3 import S3ObjectStore
 
-S3_SETTINGS = {
-    "endpoint_url": "http://127.0.0.1:9",
-    "region": "auto",
-    "access_key": "id",
-    "secret_key": "secret",
-}
+
+def s3_from_url(url: str, local_root: Path) -> ObjectStore:
+    return store_from_url(
+        url,
+        local_root=local_root,
+        endpoint_url="http://127.0.0.1:9",
+        region="auto",
+        access_key="id",
+        secret_key="secret",
+    )
 
 
 @pytest.mark.parametrize("url", [None, ""])
@@ -40,7 +44,7 @@ def test_no_url_is_local_disk(url: str | None, tmp_path: Path) -> None:
     ],
 )
 def test_s3_url(url: str, bucket: str, prefix: str, tmp_path: Path) -> None:
-    store = store_from_url(url, local_root=tmp_path, **S3_SETTINGS)
+    store = s3_from_url(url, tmp_path)
 
     assert isinstance(store, S3ObjectStore)
     assert (store.bucket, store.prefix) == (bucket, prefix)
@@ -68,5 +72,5 @@ def test_s3_url(url: str, bucket: str, prefix: str, tmp_path: Path) -> None:
 )
 def test_other_urls_are_refused_with_a_reason(url: str, says: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidStorageURL, match=says) as caught:
-        store_from_url(url, local_root=tmp_path, **S3_SETTINGS)
+        s3_from_url(url, tmp_path)
     assert caught.value.code == "configuration_error"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from reelhouse.storage import local
 from reelhouse.storage.errors import InvalidKey, ObjectNotFound, StorageError
 from reelhouse.storage.local import LocalObjectStore
 
@@ -52,7 +51,7 @@ async def test_a_failed_write_leaves_the_old_object_and_no_temporary(
     def broken_replace(*_: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(local.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(StorageError) as caught:
         await store.put_bytes("k", b"new")
 
@@ -103,7 +102,7 @@ async def test_without_xattrs_etag_and_type_are_derived(
     def no_xattrs(*_: object) -> None:
         raise OSError(errno.ENOTSUP, "Operation not supported")
 
-    monkeypatch.setattr(local.os, "setxattr", no_xattrs)
+    monkeypatch.setattr(os, "setxattr", no_xattrs)
     await store.put_bytes("v1/master.m3u8", b"#EXTM3U\n", content_type="text/plain")
     first = await store.stat("v1/master.m3u8")
     st = store.local_path("v1/master.m3u8").stat()

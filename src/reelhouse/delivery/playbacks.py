@@ -1,0 +1,129 @@
+"""What a playback id plays: one query, and a tiny in-process cache in front of it.
+
+A stream request needs the playback id's policy, its asset's status and published output
+``version``, and that version's renditions. :func:`load_playback` reads all of it in ONE
+round trip (``playback_ids JOIN assets LEFT JOIN renditions`` on the asset's current version)
+and returns a frozen :class:`Playback` that holds no ORM state, so it can outlive the session.
+
+:class:`PlaybackCache` keeps those snapshots for ``ttl`` seconds (1 s by default): a player
+fetching the master playlist, its media playlists and the first segments in the same second
+costs one query, not ten. The price is that a change (a new version published, an asset
+deleted, a playback id removed) is seen up to ``ttl`` late on each web node; a request for a
+version *newer* than the cached one bypasses the cache, so a freshly published version is
+served at once. Unknown ids are not cached, so they cannot fill the cache.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelhouse.db.models import Asset, PlaybackId, Rendition
+
+
+@dataclass(frozen=True)
+class PublishedRendition:
+    """A row of ``renditions`` for the asset's current version (see ``db.models.Rendition``)."""
+
+    name: str
+    kind: str  # "video" | "audio"
+    width: int | None
+    height: int | None
+    frame_rate: float | None
+    bandwidth: int  # peak bit/s of this rendition alone; a variant's audio is added when rendered
+    average_bandwidth: int
+    codecs: str
+    channels: int | None
+    playlist_key: str
+
+
+@dataclass(frozen=True)
+class Playback:
+    """A playback id and the asset it plays, as of one moment."""
+
+    playback_id: str
+    policy: str  # "public" | "signed"
+    environment_id: str
+    asset_id: str
+    status: str  # states.AssetStatus
+    version: int  # the published output version; 0 before the first
+    renditions: tuple[PublishedRendition, ...]
+
+
+async def load_playback(session: AsyncSession, playback_id: str) -> Playback | None:
+    """The :class:`Playback` of ``playback_id``, or None when no such id exists."""
+    query = (
+        select(
+            PlaybackId.policy,
+            Asset.environment_id,
+            Asset.id,
+            Asset.status,
+            Asset.version,
+            Rendition.name,
+            Rendition.kind,
+            Rendition.width,
+            Rendition.height,
+            Rendition.frame_rate,
+            Rendition.bandwidth,
+            Rendition.average_bandwidth,
+            Rendition.codecs,
+            Rendition.channels,
+            Rendition.playlist_key,
+        )
+        .select_from(PlaybackId)
+        .join(
+            Asset,
+            and_(Asset.id == PlaybackId.asset_id, Asset.environment_id == PlaybackId.environment_id),
+        )
+        .outerjoin(
+            Rendition, and_(Rendition.asset_id == Asset.id, Rendition.version == Asset.version)
+        )
+        .where(PlaybackId.id == playback_id)
+        .order_by(Rendition.id)
+    )
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return None
+    policy, environment_id, asset_id, status, version = rows[0][:5]
+    renditions = tuple(PublishedRendition(*row[5:]) for row in rows if row[5] is not None)
+    return Playback(playback_id, policy, environment_id, asset_id, status, version, renditions)
+
+
+Loader = Callable[[str], Awaitable[Playback | None]]
+Clock = Callable[[], datetime]
+
+
+class PlaybackCache:
+    """Snapshots from ``load`` kept ``ttl`` seconds, at most ``max_entries`` of them (oldest
+    evicted first). ``ttl=0`` turns caching off. Not shared between processes."""
+
+    def __init__(
+        self, load: Loader, clock: Clock, *, ttl: float = 1.0, max_entries: int = 10_000
+    ) -> None:
+        self._load = load
+        self._clock = clock
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, Playback]] = OrderedDict()
+
+    async def get(self, playback_id: str, *, min_version: int = 0) -> Playback | None:
+        """The snapshot of ``playback_id``; a cached one older than ``ttl`` or with a version
+        below ``min_version`` is reloaded."""
+        now = self._clock().timestamp()
+        cached = self._entries.get(playback_id)
+        if cached is not None:
+            stored_at, playback = cached
+            if 0 <= now - stored_at < self._ttl and playback.version >= min_version:
+                return playback
+            del self._entries[playback_id]
+        playback = await self._load(playback_id)
+        if playback is not None and self._ttl > 0:
+            self._entries[playback_id] = (now, playback)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+        return playback
