@@ -149,7 +149,11 @@ class Reelhouse(Server):
         self.store = data_dir / "uploads"
         cred = base64.b64encode(f"{TOKEN_ID}:{TOKEN_SECRET}".encode()).decode()
         self.headers = f"Authorization: Basic {cred}"
-        self._wait_ready(port)
+        try:
+            self._wait_ready(port)
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self, port: int, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -193,7 +197,11 @@ class NodeTus(Server):
                 ["node", str(script)], env=env, stdout=err, stderr=subprocess.STDOUT
             )
         self.url = f"http://127.0.0.1:{port}/files/"
-        driver.wait_port(port, self.proc)
+        try:
+            driver.wait_port(port, self.proc)
+        except BaseException:
+            self.stop()
+            raise
 
 
 def _alive(pid: int) -> bool:
@@ -396,7 +404,18 @@ class Bench:
         if name.startswith("reelhouse"):
             fsync = name == "reelhouse-fsync"
             data = self.work / f"data-{'fsync' if fsync else 'nofsync'}"
-            server = Reelhouse(name, fsync, data, self.a.reelhouse, log)
+            # The tree may be mid-edit on a shared machine: retry a failed start a few times.
+            for attempt in range(1, 5):
+                try:
+                    server = Reelhouse(name, fsync, data, self.a.reelhouse, log)
+                    break
+                except RuntimeError as exc:
+                    if attempt == 4:
+                        raise
+                    print(
+                        f"  {name} did not start ({str(exc)[-200:]!r}); retry in 30 s", flush=True
+                    )
+                    time.sleep(30)
         elif name == "node-tus":
             store = self.work / "store-node"
             store.mkdir(parents=True, exist_ok=True)

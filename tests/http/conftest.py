@@ -21,7 +21,22 @@ from reelhouse.server.errors import install_error_handlers
 BASE_URL = "http://reelhouse.test"
 
 
-def build_app(sessions: async_sessionmaker[AsyncSession], base_url: str = BASE_URL) -> FastAPI:
+class DeletedObjects:
+    """A stand-in object store deletion: records ``(environment_id, asset_id)`` calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def record(self, environment_id: str, asset_id: str) -> None:
+        self.calls.append((environment_id, asset_id))
+
+
+def build_app(
+    sessions: async_sessionmaker[AsyncSession],
+    base_url: str = BASE_URL,
+    deleted_objects: DeletedObjects | None = None,
+) -> FastAPI:
+    deleted_objects = deleted_objects or DeletedObjects()
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(
@@ -31,6 +46,7 @@ def build_app(sessions: async_sessionmaker[AsyncSession], base_url: str = BASE_U
                 base_url=base_url,
                 clock=lambda: datetime.now(UTC),
                 default_max_upload_bytes=1 << 30,
+                delete_asset_objects=deleted_objects.record,
             )
         )
     )

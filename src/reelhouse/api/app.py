@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from reelhouse.api.assets import assets_router
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.playback_ids import playback_ids_router
 from reelhouse.api.uploads import uploads_router
+from reelhouse.api.webhooks import webhooks_router
 
 __all__ = ["ApiDeps", "build_api_router"]
 
@@ -15,4 +18,7 @@ def build_api_router(deps: ApiDeps) -> APIRouter:
     """Every REST endpoint, bound to ``deps``."""
     router = APIRouter()
     router.include_router(uploads_router(deps))
+    router.include_router(assets_router(deps))
+    router.include_router(playback_ids_router(deps))
+    router.include_router(webhooks_router(deps))
     return router

@@ -56,6 +56,12 @@ class AssetErrored(DeliveryError):
         super().__init__("This asset errored while being prepared and cannot be played")
 
 
+class CorruptManifest(DeliveryError):
+    """A stored manifest is not what the pipeline writes (answered 500)."""
+
+    code = "internal_error"
+
+
 STATUS: Final[dict[type[DeliveryError], int]] = {
     MalformedPlaybackId: 400,
     TokenRequired: 403,

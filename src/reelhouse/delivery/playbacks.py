@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,7 +79,9 @@ async def load_playback(session: AsyncSession, playback_id: str) -> Playback | N
         .select_from(PlaybackId)
         .join(
             Asset,
-            and_(Asset.id == PlaybackId.asset_id, Asset.environment_id == PlaybackId.environment_id),
+            and_(
+                Asset.id == PlaybackId.asset_id, Asset.environment_id == PlaybackId.environment_id
+            ),
         )
         .outerjoin(
             Rendition, and_(Rendition.asset_id == Asset.id, Rendition.version == Asset.version)
@@ -90,8 +93,15 @@ async def load_playback(session: AsyncSession, playback_id: str) -> Playback | N
     if not rows:
         return None
     policy, environment_id, asset_id, status, version = rows[0][:5]
-    renditions = tuple(PublishedRendition(*row[5:]) for row in rows if row[5] is not None)
+    renditions = tuple(_rendition(row[5:]) for row in rows if row[5] is not None)
     return Playback(playback_id, policy, environment_id, asset_id, status, version, renditions)
+
+
+def _rendition(columns: tuple[Any, ...]) -> PublishedRendition:
+    name, kind, width, height, frame_rate, bandwidth, average, codecs, channels, key = columns
+    return PublishedRendition(
+        name, kind, width, height, frame_rate, bandwidth, average, codecs, channels, key
+    )
 
 
 Loader = Callable[[str], Awaitable[Playback | None]]
@@ -121,9 +131,9 @@ class PlaybackCache:
             if 0 <= now - stored_at < self._ttl and playback.version >= min_version:
                 return playback
             del self._entries[playback_id]
-        playback = await self._load(playback_id)
-        if playback is not None and self._ttl > 0:
-            self._entries[playback_id] = (now, playback)
+        loaded = await self._load(playback_id)
+        if loaded is not None and self._ttl > 0:
+            self._entries[playback_id] = (now, loaded)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
-        return playback
+        return loaded

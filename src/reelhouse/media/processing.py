@@ -17,13 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelhouse import events
 from reelhouse.db.models import Asset, Rendition
 from reelhouse.jobs.defer import defer_job
-from reelhouse.media.assets import asset_payload
-from reelhouse.media.outbox import append_event
+from reelhouse.media.assets import FETCH_TASK, PREPARE_TASK, append_asset_event
 from reelhouse.states import AssetStatus, Kind, transition
 
-PREPARE_TASK = "reelhouse.prepare_asset"
 ENCODE_TASK = "reelhouse.encode_asset"
-FETCH_TASK = "reelhouse.fetch_input"
+__all__ = ["ENCODE_TASK", "FETCH_TASK", "PREPARE_TASK"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ async def record_prepared(
 async def record_progress(
     session: AsyncSession, asset_id: str, percent: float, *, now: datetime
 ) -> None:
-    """Store encode progress (0–100) while the asset is still preparing."""
+    """Store encode progress (0 to 100) while the asset is still preparing."""
     await session.execute(
         update(Asset)
         .where(Asset.id == asset_id, Asset.status == AssetStatus.PREPARING)
@@ -140,7 +138,7 @@ async def publish(
     asset.updated_at = now
     asset.ready_at = now
     await session.flush()
-    await _event(session, asset, events.ASSET_READY, now)
+    await append_asset_event(session, asset, events.ASSET_READY, now)
 
 
 async def mark_errored(
@@ -154,16 +152,4 @@ async def mark_errored(
     asset.progress_state = "errored"
     asset.updated_at = now
     await session.flush()
-    await _event(session, asset, events.ASSET_ERRORED, now)
-
-
-async def _event(session: AsyncSession, asset: Asset, kind: str, now: datetime) -> None:
-    await append_event(
-        session,
-        environment_id=asset.environment_id,
-        type=kind,
-        object_type=events.OBJECT_ASSET,
-        object_id=asset.id,
-        data=await asset_payload(session, asset),
-        now=now,
-    )
+    await append_asset_event(session, asset, events.ASSET_ERRORED, now)

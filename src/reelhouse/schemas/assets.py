@@ -17,6 +17,7 @@ from reelhouse.schemas.uploads import AssetMeta, NewAssetSettings, PlaybackPolic
 
 CLIP_URL = re.compile(r"^mux://assets/([0-9A-Za-z]{16,64})$")
 URL_MESSAGE = "input url must be an http or https URL"
+NO_INPUT_MESSAGE = "inputs: the first input needs a url"
 
 AssetStatus = Literal["preparing", "ready", "errored"]
 ResolutionTier = Literal["audio-only", "720p", "1080p", "1440p", "2160p"]
@@ -94,7 +95,8 @@ class CreateAssetRequest(NewAssetSettings):
     ``[{"url": ...}]``. The first input must carry a URL.
     """
 
-    inputs: list[InputSettings] | None = None  # type: ignore[assignment]  # typed, not raw dicts
+    # Typed here, raw dicts in the upload's settings; validated even when absent (required).
+    inputs: list[InputSettings] | None = Field(default=None, validate_default=True)  # type: ignore[assignment]
 
     @model_validator(mode="before")
     @classmethod
@@ -112,14 +114,14 @@ class CreateAssetRequest(NewAssetSettings):
             data["inputs"] = [{"url": i} if isinstance(i, str) else i for i in data["inputs"]]
         return data
 
-    @model_validator(mode="after")
-    def _main_input(self) -> CreateAssetRequest:
-        if not self.inputs or not self.inputs[0].url:
-            raise PydanticCustomError("missing", "inputs: the first input needs a url")
-        for extra in self.inputs[1:]:
-            if extra.url is not None and clip_source(extra.url) is not None:
-                raise PydanticCustomError("url_scheme", URL_MESSAGE)
-        return self
+    @field_validator("inputs")
+    @classmethod
+    def _main_input(cls, inputs: list[InputSettings] | None) -> list[InputSettings] | None:
+        if not inputs or not inputs[0].url:
+            raise PydanticCustomError("inputs_required", "the first input needs a url")
+        if any(clip_source(extra.url) for extra in inputs[1:]):
+            raise PydanticCustomError("url_scheme", URL_MESSAGE)
+        return inputs
 
     @property
     def main_url(self) -> str:

@@ -13,9 +13,11 @@ from starlette.types import ASGIApp
 
 from reelhouse import __version__
 from reelhouse.api.app import ApiDeps, build_api_router
+from reelhouse.composition import object_store
 from reelhouse.config import Settings
 from reelhouse.db.engine import create_engine, session_factory
 from reelhouse.db.locks import PgAdvisoryLocker
+from reelhouse.delivery.routes import DeliveryDeps, stream_routes
 from reelhouse.ingest.chunked import ChunkedPutFrontend
 from reelhouse.ingest.draft import DraftFrontend
 from reelhouse.ingest.errors import Locked
@@ -28,6 +30,7 @@ from reelhouse.server.errors import install_error_handlers
 from reelhouse.server.health import health_routes
 from reelhouse.server.middleware import RequestContext
 from reelhouse.server.upload_hooks import DirectUploadHooks, FilesHooks, HookDeps
+from reelhouse.storage import layout
 
 
 def utcnow() -> datetime:
@@ -117,6 +120,11 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(api)
+    objects = object_store(settings)
+
+    async def delete_asset_objects(environment_id: str, asset_id: str) -> None:
+        await objects.delete_prefix(layout.asset_prefix(environment_id, asset_id))
+
     api.include_router(
         build_api_router(
             ApiDeps(
@@ -124,8 +132,13 @@ def create_app(
                 base_url=base,
                 clock=clock,
                 default_max_upload_bytes=settings.max_upload_bytes,
+                delete_asset_objects=delete_asset_objects,
+                webhook_allow_private=settings.outbound_allow_private,
             )
         )
+    )
+    api.router.routes.extend(
+        stream_routes(DeliveryDeps(sessions=sessions, store=objects, clock=clock))
     )
     api.router.routes.extend(direct_routes.direct("/upload/{target}"))
     api.router.routes.extend(files_routes.collection("/files/"))

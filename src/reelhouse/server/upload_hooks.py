@@ -29,6 +29,7 @@ from reelhouse.ingest.errors import (
 from reelhouse.ingest.info import UploadInfo
 from reelhouse.ingest.protocols import CreateDecision, CreateRequest
 from reelhouse.logs import get_logger
+from reelhouse.media import assets as media_assets
 from reelhouse.media import uploads as direct_uploads
 from reelhouse.media.tokens import Principal
 from reelhouse.metrics import Metrics
@@ -64,6 +65,9 @@ class _CommonHooks:
         upload_id = info.owner.get("direct_upload_id")
         if not upload_id:
             return
+        now = self.deps.clock()
+        # One transaction: a crash leaves either nothing (the client's retry of the last chunk
+        # finishes again) or a complete upload with its asset, job and events.
         async with self.deps.sessions.begin() as session:
             first = await direct_uploads.record_upload_complete(
                 session,
@@ -71,11 +75,14 @@ class _CommonHooks:
                 size=info.offset,
                 sha256=info.sha256 or "",
                 filename=info.metadata.get("filename") or info.metadata.get("name"),
-                now=self.deps.clock(),
+                now=now,
             )
+            asset = await media_assets.create_asset_from_upload(session, upload_id, now=now)
         if first:
             self.deps.metrics.uploads_completed.inc()
             log.info("upload.finished", upload_id=upload_id, bytes=info.offset, sha256=info.sha256)
+        if asset is not None:
+            log.info("asset.created", asset_id=asset.id, upload_id=upload_id)
 
     async def on_terminate(self, info: UploadInfo) -> None:
         upload_id = info.owner.get("direct_upload_id")

@@ -141,9 +141,7 @@ async def request_dispatch(session: AsyncSession) -> None:
     """Ask for a dispatch as soon as ``session`` commits (call it after appending events); a
     dispatch already waiting is enough, so a second request is dropped."""
     try:
-        await defer_job(
-            session, DISPATCH_OUTBOX, {"timestamp": 0}, queueing_lock=DISPATCH_OUTBOX
-        )
+        await defer_job(session, DISPATCH_OUTBOX, {"timestamp": 0}, queueing_lock=DISPATCH_OUTBOX)
     except AlreadyQueued:
         return
 

@@ -4,8 +4,10 @@ Periodic tasks:
 - ``reelhouse.expire_uploads`` (every minute): waiting uploads past ``expires_at`` -> timed_out.
 - ``reelhouse.purge_uploads`` (every 10 minutes): delete the bytes of cancelled, timed-out and
   errored uploads after a grace period, then mark them purged.
-- ``reelhouse.retry_stalled_jobs`` (every minute): jobs whose worker stopped sending heartbeats
-  go back to the queue.
+- ``reelhouse.retry_stalled_jobs`` (every 10 seconds): jobs whose worker stopped sending
+  heartbeats go back to the queue.
+- ``reelhouse.reconcile_uploads`` (every minute): completed uploads that never got their asset
+  (a crash in between) get it now.
 Each is idempotent: running one twice, or concurrently on two workers, does no harm (a
 queueing lock also keeps at most one of each waiting in the queue).
 """
@@ -26,7 +28,7 @@ from reelhouse.ingest.errors import UploadNotFound
 from reelhouse.ingest.filestore import FileStore
 from reelhouse.jobs.app import build_job_app
 from reelhouse.logs import get_logger
-from reelhouse.media import uploads
+from reelhouse.media import assets, uploads
 from reelhouse.pipeline.ffmpeg import locate_ffmpeg
 from reelhouse.worker.media_tasks import MediaDeps, register_media_tasks
 
@@ -35,6 +37,7 @@ log = get_logger("reelhouse.worker")
 EXPIRE_UPLOADS = "reelhouse.expire_uploads"
 PURGE_UPLOADS = "reelhouse.purge_uploads"
 RETRY_STALLED = "reelhouse.retry_stalled_jobs"
+RECONCILE_UPLOADS = "reelhouse.reconcile_uploads"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,22 @@ async def purge_uploads_once(deps: WorkerDeps) -> list[str]:
         log.info("uploads.purged", count=len(batch))
 
 
+async def reconcile_uploads_once(deps: WorkerDeps, older_than: timedelta) -> list[str]:
+    """Create the asset of every upload that completed without one (a crash between the
+    last byte and the asset's creation); each creation is its own idempotent transaction."""
+    async with deps.sessions() as session:
+        pending = await assets.completed_uploads_without_asset(session, deps.clock(), older_than)
+    created: list[str] = []
+    for upload_id in pending:
+        async with deps.sessions.begin() as session:
+            asset = await assets.create_asset_from_upload(session, upload_id, now=deps.clock())
+        if asset is not None:
+            created.append(asset.id)
+    if created:
+        log.warning("uploads.reconciled", count=len(created))
+    return created
+
+
 async def retry_stalled_jobs_once(app: procrastinate.App, stalled_after_seconds: float) -> int:
     """Send every job held by a worker without a recent heartbeat back to the queue."""
     manager = app.job_manager
@@ -102,10 +121,15 @@ def register_tasks(app: procrastinate.App, deps: WorkerDeps) -> None:
     async def purge_uploads(timestamp: int) -> None:
         await purge_uploads_once(deps)
 
-    @app.periodic(cron="* * * * *", periodic_id="stalled")
+    @app.periodic(cron="* * * * * */10", periodic_id="stalled")
     @app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED, pass_context=False)
     async def retry_stalled_jobs(timestamp: int) -> None:
         await retry_stalled_jobs_once(app, deps.stalled_after_seconds)
+
+    @app.periodic(cron="* * * * *", periodic_id="reconcile")
+    @app.task(name=RECONCILE_UPLOADS, queueing_lock=RECONCILE_UPLOADS, pass_context=False)
+    async def reconcile_uploads(timestamp: int) -> None:
+        await reconcile_uploads_once(deps, timedelta(minutes=1))
 
 
 async def run_worker(

@@ -79,9 +79,7 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("NOT replay"),
     )
-    op.create_index(
-        "ix_webhook_deliveries_endpoint", "webhook_deliveries", ["endpoint_id", "id"]
-    )
+    op.create_index("ix_webhook_deliveries_endpoint", "webhook_deliveries", ["endpoint_id", "id"])
     op.create_table(
         "webhook_attempts",
         sa.Column("id", sa.BigInteger, sa.Identity(always=True), primary_key=True),

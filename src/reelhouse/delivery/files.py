@@ -1,0 +1,163 @@
+"""Serving stored objects over HTTP: one ``Range``, ``HEAD``, ``ETag`` / ``If-None-Match``.
+
+The object's store ETag becomes the HTTP ETag (strong: it changes whenever the bytes do).
+Which body to send is decided here, once, for every backend (see :mod:`.ranges`); how it is
+sent derives from the store's abilities, checked once when the server is built:
+
+- a store with :class:`~reelhouse.storage.protocols.LocalPaths` hands the file to Starlette's
+  ``FileResponse``, which uses the ASGI ``http.response.pathsend`` extension (sendfile) where
+  the server offers it, and reads 64 KiB chunks in a worker thread where it does not;
+- any other store streams :meth:`~reelhouse.storage.protocols.ObjectStore.open_range` chunks
+  (about 1 MiB), so memory stays bounded whatever the object's size, and the stream is closed
+  when the client goes away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from email.utils import format_datetime
+from pathlib import Path
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from reelhouse.delivery.errors import PlaybackNotFound
+from reelhouse.delivery.ranges import (
+    ByteRange,
+    Unsatisfiable,
+    none_match,
+    parse_range,
+    quote_etag,
+    range_applies,
+)
+from reelhouse.delivery.responses import CORS
+from reelhouse.storage.content_types import guess_content_type
+from reelhouse.storage.errors import InvalidRange, ObjectNotFound
+from reelhouse.storage.protocols import LocalPaths, ObjectInfo, ObjectStore
+
+
+class ObjectServer:
+    """Answers GET/HEAD for objects of ``store``; build it once per store."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self.local: LocalPaths | None = store if isinstance(store, LocalPaths) else None
+
+    async def serve(self, request: Request, key: str, *, cache_control: str) -> Response:
+        """200, 206, 304 or 416 for the object at ``key``; a missing one raises
+        :class:`PlaybackNotFound`. Every answer carries CORS, cache and validator headers."""
+        try:
+            info = await self.store.stat(key)
+        except ObjectNotFound:
+            raise PlaybackNotFound() from None
+        last_modified = format_datetime(info.modified, usegmt=True)
+        headers = {
+            **CORS,
+            "Cache-Control": cache_control,
+            "ETag": quote_etag(info.etag),
+            "Last-Modified": last_modified,
+            "Accept-Ranges": "bytes",
+        }
+        if none_match(request.headers.get("if-none-match"), info.etag):
+            return Response(status_code=304, headers=headers)
+        wanted = None
+        if range_applies(request.headers.get("if-range"), info.etag, last_modified):
+            wanted = parse_range(request.headers.get("range"), info.size)
+        if isinstance(wanted, Unsatisfiable):
+            return _unsatisfiable(headers, info.size)
+        media_type = guess_content_type(key)
+        if self.local is not None:
+            return _LocalFile(self.local.local_path(key), wanted, headers, media_type)
+        return await self._stream(request, info, wanted, headers, media_type)
+
+    async def _stream(
+        self,
+        request: Request,
+        info: ObjectInfo,
+        wanted: ByteRange | None,
+        headers: dict[str, str],
+        media_type: str,
+    ) -> Response:
+        status = 200 if wanted is None else 206
+        if wanted is not None:
+            headers["Content-Range"] = wanted.content_range(info.size)
+        length = info.size if wanted is None else wanted.length
+        headers["Content-Length"] = str(length)
+        if request.method == "HEAD" or length == 0:
+            return Response(b"", status_code=status, headers=headers, media_type=media_type)
+        chunks = self.store.open_range(
+            info.key, 0 if wanted is None else wanted.start, None if wanted is None else wanted.end
+        )
+        # The first chunk is read before the status line is sent, so a missing or shrunken
+        # object still gets a proper error instead of a truncated 200.
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            first = b""
+        except ObjectNotFound:
+            await _close(chunks)
+            raise PlaybackNotFound() from None
+        except InvalidRange:
+            await _close(chunks)
+            return _unsatisfiable(headers, info.size)
+        return _ObjectStream(first, chunks, status, headers, media_type)
+
+
+def _unsatisfiable(headers: Mapping[str, str], size: int) -> Response:
+    kept = {k: v for k, v in headers.items() if k != "Content-Length"}
+    return Response(status_code=416, headers={**kept, "Content-Range": f"bytes */{size}"})
+
+
+async def _close(iterator: object) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class _LocalFile(FileResponse):
+    """``FileResponse`` told which single range to send: the choice was made in
+    :meth:`ObjectServer.serve`, so its own ``Range``/``If-Range`` handling sees exactly that."""
+
+    def __init__(
+        self, path: Path, wanted: ByteRange | None, headers: dict[str, str], media_type: str
+    ) -> None:
+        super().__init__(path, headers=headers, media_type=media_type)
+        self._range = None if wanted is None else f"bytes={wanted.start}-{wanted.end}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
+        if self._range is not None:
+            raw.append((b"range", self._range))
+        await super().__call__({**scope, "headers": raw}, receive, send)
+
+
+class _ObjectStream(StreamingResponse):
+    """Streams ``first`` then the rest of ``chunks``, closing the store's iterator however the
+    response ends (completed, failed, or the client disconnected)."""
+
+    def __init__(
+        self,
+        first: bytes,
+        chunks: AsyncIterator[bytes],
+        status: int,
+        headers: dict[str, str],
+        media_type: str,
+    ) -> None:
+        self._chunks = chunks
+
+        async def body() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+
+        super().__init__(body(), status_code=status, headers=headers, media_type=media_type)
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _close(self.body_iterator)
+                await _close(self._chunks)

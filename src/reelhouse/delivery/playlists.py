@@ -1,0 +1,127 @@
+"""Manifests as served: the HLS multivariant playlist rendered from the rendition rows, and the
+stored DASH manifest given a ``BaseURL``. Pure.
+
+Served URIs are relative to ``/stream/``: the multivariant playlist at
+``/stream/{playback_id}.m3u8`` lists ``{playback_id}/v{version}/{rendition}/index.m3u8``, so the
+same text works behind any host, port, path prefix or CDN. The media playlists are served as
+stored; their segment URIs are relative to themselves and need no rewriting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from xml.sax.saxutils import escape
+
+from reelhouse.delivery.errors import AssetNotReady, CorruptManifest
+from reelhouse.delivery.playbacks import Playback, PublishedRendition
+from reelhouse.pipeline.playlists import (
+    AudioRendition,
+    Bandwidth,
+    RenditionOrder,
+    VideoVariant,
+    render_multivariant,
+)
+from reelhouse.storage.layout import asset_version_prefix
+
+_RESOLUTION = re.compile(r"([1-9][0-9]{2,3})p")
+_MPD_START = re.compile(r"""<MPD\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
+
+
+@dataclass(frozen=True)
+class PlaylistOptions:
+    """The query modifiers Mux's stream URLs take (``max_resolution=720p`` ...)."""
+
+    min_resolution: int | None = None
+    max_resolution: int | None = None
+    order: RenditionOrder = RenditionOrder.APPLE
+
+
+def parse_resolution(value: str | None) -> int | None:
+    """``"720p"`` -> 720; anything else -> None (an unknown modifier is ignored, not an error:
+    mux-player would report a 400 as an invalid playback id)."""
+    if value is None:
+        return None
+    match = _RESOLUTION.fullmatch(value.strip().lower())
+    return int(match.group(1)) if match else None
+
+
+def options_from_query(query: Mapping[str, str]) -> PlaylistOptions:
+    order = RenditionOrder.DESCENDING if query.get("rendition_order") == "desc" else None
+    return PlaylistOptions(
+        min_resolution=parse_resolution(query.get("min_resolution")),
+        max_resolution=parse_resolution(query.get("max_resolution")),
+        order=order or RenditionOrder.APPLE,
+    )
+
+
+def served_prefix(playback: Playback) -> str:
+    """Where the published version's files are served, relative to ``/stream/``."""
+    return f"{playback.playback_id}/v{playback.version}/"
+
+
+def _relative(rendition: PublishedRendition, version_prefix: str) -> str | None:
+    key = rendition.playlist_key
+    return key[len(version_prefix) :] if key.startswith(version_prefix) else None
+
+
+def _variant(rendition: PublishedRendition, uri: str) -> VideoVariant | None:
+    if not rendition.width or not rendition.height:
+        return None
+    return VideoVariant(
+        uri=uri,
+        codecs=rendition.codecs,
+        width=rendition.width,
+        height=rendition.height,
+        frame_rate=Fraction(rendition.frame_rate or 0).limit_denominator(1001),
+        bandwidth=Bandwidth(rendition.bandwidth, rendition.average_bandwidth),
+    )
+
+
+def _audio(rendition: PublishedRendition, uri: str) -> AudioRendition:
+    return AudioRendition(
+        uri=uri,
+        codecs=rendition.codecs,
+        channels=rendition.channels or 2,
+        bandwidth=Bandwidth(rendition.bandwidth, rendition.average_bandwidth),
+    )
+
+
+def render_master(playback: Playback, options: PlaylistOptions = PlaylistOptions()) -> str:
+    """The multivariant playlist of the published version. Renditions whose playlist is not
+    under that version's prefix are left out; with none left the asset is not playable."""
+    version_prefix = asset_version_prefix(
+        playback.environment_id, playback.asset_id, playback.version
+    )
+    variants: list[VideoVariant] = []
+    audio: AudioRendition | None = None
+    for rendition in playback.renditions:
+        uri = _relative(rendition, version_prefix)
+        if uri is None:
+            continue
+        if rendition.kind == "audio":
+            audio = audio or _audio(rendition, uri)
+        elif (variant := _variant(rendition, uri)) is not None:
+            variants.append(variant)
+    if not variants and audio is None:
+        raise AssetNotReady("This asset has no playable renditions")
+    return render_multivariant(
+        variants,
+        audio,
+        order=options.order,
+        min_resolution=options.min_resolution,
+        max_resolution=options.max_resolution,
+        uri_prefix=served_prefix(playback),
+    )
+
+
+def with_base_url(mpd: str, base_url: str) -> str:
+    """``mpd`` with ``<BaseURL>base_url</BaseURL>`` as the MPD element's first child, so its
+    relative segment URLs resolve under ``base_url`` (itself relative to the MPD's URL)."""
+    match = _MPD_START.search(mpd)
+    if match is None:
+        raise CorruptManifest("The stored DASH manifest has no MPD element")
+    at = match.end()
+    return f"{mpd[:at]}\n  <BaseURL>{escape(base_url)}</BaseURL>{mpd[at:]}"

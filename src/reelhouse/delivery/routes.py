@@ -1,0 +1,163 @@
+"""The ``/stream/`` routes: manifests and the files of a published output version.
+
+```
+GET|HEAD /stream/{playback_id}.m3u8          multivariant playlist, from the rendition rows
+GET|HEAD /stream/{playback_id}.mpd           the stored DASH manifest, with a BaseURL
+GET|HEAD /stream/{playback_id}/v{n}/{path}   media playlists, init segments, media segments
+OPTIONS  (any of them)                       CORS preflight
+```
+
+Each request resolves its playback id (:mod:`.playbacks`), passes the :class:`PlaybackGate`
+(signed ids: 403 for now), and is served only from the asset's *current* published version:
+any other version answers 404, so a half-written new version is never visible and an old one
+stops being served the moment the asset moves on. Plain Starlette routes: mount them on any
+router (``app.router.routes.extend(stream_routes(deps))``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reelhouse.delivery.access import PlaybackGate, PublicOnly
+from reelhouse.delivery.errors import (
+    AssetErrored,
+    AssetNotReady,
+    DeliveryError,
+    PlaybackNotFound,
+)
+from reelhouse.delivery.files import ObjectServer
+from reelhouse.delivery.paths import (
+    FileRequest,
+    Manifest,
+    check_playback_id,
+    parse_file_path,
+    parse_manifest_name,
+)
+from reelhouse.delivery.playbacks import Playback, PlaybackCache, load_playback
+from reelhouse.delivery.playlists import (
+    options_from_query,
+    render_master,
+    served_prefix,
+    with_base_url,
+)
+from reelhouse.delivery.responses import (
+    IMMUTABLE,
+    SHORT_CACHE,
+    error_response,
+    preflight,
+    text_response,
+)
+from reelhouse.states import AssetStatus
+from reelhouse.storage.content_types import guess_content_type
+from reelhouse.storage.errors import ObjectNotFound
+from reelhouse.storage.layout import asset_version_prefix, dash_manifest_key
+from reelhouse.storage.protocols import ObjectStore
+
+HLS_TYPE = guess_content_type("x.m3u8")
+DASH_TYPE = guess_content_type("x.mpd")
+METHODS = ["GET", "HEAD", "OPTIONS"]
+VIDEO_AUDIENCE = "v"
+
+
+@dataclass(frozen=True)
+class DeliveryDeps:
+    """What the stream routes run on. ``cache_ttl`` (seconds; 0 disables) and
+    ``cache_entries`` size the per-process playback cache (see :mod:`.playbacks`)."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    store: ObjectStore
+    clock: Callable[[], datetime]
+    gate: PlaybackGate = field(default_factory=PublicOnly)
+    cache_ttl: float = 1.0
+    cache_entries: int = 10_000
+
+
+def stream_routes(deps: DeliveryDeps, prefix: str = "/stream") -> list[Route]:
+    """The stream routes under ``prefix``; each call has its own playback cache."""
+    stream = StreamHandlers(deps)
+    return [
+        Route(f"{prefix}/{{name}}", stream.manifest, methods=METHODS),
+        Route(f"{prefix}/{{playback_id}}/{{rest:path}}", stream.file, methods=METHODS),
+    ]
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class StreamHandlers:
+    """The endpoints behind :func:`stream_routes`."""
+
+    def __init__(self, deps: DeliveryDeps) -> None:
+        self.deps = deps
+        self.cache = PlaybackCache(
+            self._load, deps.clock, ttl=deps.cache_ttl, max_entries=deps.cache_entries
+        )
+        self.objects = ObjectServer(deps.store)
+
+    async def manifest(self, request: Request) -> Response:
+        return await self._answer(request, self._manifest)
+
+    async def file(self, request: Request) -> Response:
+        return await self._answer(request, self._file)
+
+    async def _answer(self, request: Request, handler: Handler) -> Response:
+        if request.method == "OPTIONS":
+            return preflight()
+        try:
+            return await handler(request)
+        except DeliveryError as exc:
+            return error_response(exc)
+
+    async def _load(self, playback_id: str) -> Playback | None:
+        async with self.deps.sessions() as session:
+            return await load_playback(session, playback_id)
+
+    async def _playable(self, request: Request, playback_id: str, version: int = 0) -> Playback:
+        """The playback of a ready asset this request may play, or the error to answer."""
+        playback = await self.cache.get(playback_id, min_version=version)
+        if playback is None:
+            raise PlaybackNotFound()
+        self.deps.gate.check(playback, request.query_params.get("token"), VIDEO_AUDIENCE)
+        if playback.status == AssetStatus.ERRORED:
+            raise AssetErrored()
+        if playback.status != AssetStatus.READY or playback.version < 1:
+            raise AssetNotReady()
+        return playback
+
+    async def _manifest(self, request: Request) -> Response:
+        wanted = parse_manifest_name(request.path_params["name"])
+        playback = await self._playable(request, wanted.playback_id)
+        if wanted.manifest is Manifest.HLS:
+            body = render_master(playback, options_from_query(request.query_params))
+            return text_response(request, body, HLS_TYPE, SHORT_CACHE)
+        key = dash_manifest_key(playback.environment_id, playback.asset_id, playback.version)
+        mpd = await self._small_text(key)
+        return text_response(
+            request, with_base_url(mpd, served_prefix(playback)), DASH_TYPE, SHORT_CACHE
+        )
+
+    async def _file(self, request: Request) -> Response:
+        playback_id = check_playback_id(request.path_params["playback_id"])
+        wanted: FileRequest = parse_file_path(request.path_params["rest"])
+        playback = await self._playable(request, playback_id, wanted.version)
+        if wanted.version != playback.version:
+            raise PlaybackNotFound()
+        prefix = asset_version_prefix(playback.environment_id, playback.asset_id, playback.version)
+        key = prefix + wanted.path
+        if wanted.is_playlist:
+            return text_response(request, await self._small_text(key), HLS_TYPE, SHORT_CACHE)
+        return await self.objects.serve(request, key, cache_control=IMMUTABLE)
+
+    async def _small_text(self, key: str) -> str:
+        try:
+            data = await self.deps.store.get_bytes(key)
+        except ObjectNotFound:
+            raise PlaybackNotFound() from None
+        return data.decode()

@@ -1,0 +1,136 @@
+"""Upload to playback with real processes: tuspy uploads a generated clip, the worker encodes
+it, the app hears signed webhooks, and every rendition decodes."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tusclient import client as tus_client
+
+from reelhouse.webhooks.signatures import verify
+
+from .hls import decode, download_rendition, source_packet_hashes, variants
+from .receiver import Receiver
+from .server import ServerProcess
+from .uploads_client import create_direct_upload
+
+SECRET = "whsec-e2e-0123456789"
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    hooks = Receiver()
+    yield hooks
+    hooks.close()
+
+
+@pytest.fixture(scope="module")
+def media_server(receiver: Receiver) -> Iterator[ServerProcess]:
+    root = Path(tempfile.mkdtemp(prefix="reelhouse-e2e-media-"))
+    env = {
+        "REELHOUSE_WEBHOOK_URL": receiver.url,
+        "REELHOUSE_WEBHOOK_SECRET": SECRET,
+        "REELHOUSE_WORKER_STALLED_SECONDS": "4",
+    }
+    proc = ServerProcess(root, extra_env=env).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_asset(api: httpx.Client, asset_id: str, timeout: float = 180.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        asset: dict[str, Any] = api.get(f"/video/v1/assets/{asset_id}").json()["data"]
+        if asset["status"] != "preparing":
+            return asset
+        time.sleep(0.5)
+    raise AssertionError(f"asset {asset_id} still preparing after {timeout} s")
+
+
+def asset_of_upload(api: httpx.Client, upload_id: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        upload = api.get(f"/video/v1/uploads/{upload_id}").json()["data"]
+        if upload.get("asset_id"):
+            return str(upload["asset_id"])
+        time.sleep(0.2)
+    raise AssertionError(f"upload {upload_id} has no asset")
+
+
+def tus_upload(url: str, path: Path) -> None:
+    uploader = tus_client.TusClient(url).uploader(
+        str(path), chunk_size=1 << 20, metadata={"filename": path.name}
+    )
+    uploader.upload()
+
+
+def upload_and_wait(server: ServerProcess, path: Path) -> dict[str, Any]:
+    with server.client() as api:
+        upload = create_direct_upload(api, new_asset_settings={"playback_policy": ["public"]})
+        tus_upload(str(upload["url"]), path)
+        asset_id = asset_of_upload(api, str(upload["id"]))
+        return wait_for_asset(api, asset_id)
+
+
+def test_upload_becomes_a_playable_ladder_with_signed_webhooks(
+    media_server: ServerProcess, receiver: Receiver, clip, tmp_path: Path
+) -> None:
+    asset = upload_and_wait(media_server, clip("lesson"))
+    assert asset["status"] == "ready", asset
+    assert abs(asset["duration"] - 10.0) < 0.2
+    assert asset["resolution_tier"] == "720p"
+    assert asset["aspect_ratio"] == "16:9"
+    assert asset["max_stored_frame_rate"] == 30
+    playback_id = asset["playback_ids"][0]["id"]
+
+    base = media_server.base_url + "/stream/"
+    with httpx.Client(timeout=30) as player:
+        master = player.get(f"{base}{playback_id}.m3u8")
+        assert master.status_code == 200
+        video, audio = variants(master.text)
+        assert video and audio
+        for variant in video:
+            assert "CODECS" in variant.attributes and "AVERAGE-BANDWIDTH" in variant.attributes
+            path, text = download_rendition(
+                player, base + variant.uri, tmp_path / f"{abs(hash(variant.uri))}.mp4"
+            )
+            assert "#EXT-X-PLAYLIST-TYPE:VOD" in text
+            decoded = decode(path)
+            assert decoded.height is not None and decoded.height <= 720
+            assert abs(decoded.frames - 300) <= 2, (variant.uri, decoded.frames)
+        audio_path, _ = download_rendition(player, base + audio[0].uri, tmp_path / "audio.mp4")
+        assert decode(audio_path, "audio").frames > 400
+        mpd = player.get(f"{base}{playback_id}.mpd")
+        assert mpd.status_code == 200 and "<MPD" in mpd.text
+
+    for event_type in ("video.upload.asset_created", "video.asset.created"):
+        receiver.wait_for(asset["upload_id"] if "upload" in event_type else asset["id"], event_type)
+    ready = receiver.wait_for(asset["id"], "video.asset.ready")
+    verify(SECRET, ready.body, ready.headers["mux-signature"], now=int(time.time()))
+    assert ready.event["data"]["status"] == "ready"
+
+
+def test_hd_source_passes_the_top_rung_through(
+    media_server: ServerProcess, clip, tmp_path: Path
+) -> None:
+    source = clip("hd")
+    asset = upload_and_wait(media_server, source)
+    assert asset["status"] == "ready", asset
+    assert asset["resolution_tier"] == "1080p"
+    playback_id = asset["playback_ids"][0]["id"]
+    base = media_server.base_url + "/stream/"
+    with httpx.Client(timeout=30) as player:
+        video, _ = variants(player.get(f"{base}{playback_id}.m3u8").text)
+        top = next(v for v in video if v.attributes["RESOLUTION"] == "1920x1080")
+        path, _ = download_rendition(player, base + top.uri, tmp_path / "top.mp4")
+    assert decode(path).packet_hashes == source_packet_hashes(source)

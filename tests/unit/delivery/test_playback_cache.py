@@ -1,0 +1,103 @@
+"""The playback cache: TTL, version bypass, eviction, no negative caching."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from reelhouse.delivery.access import PublicOnly
+from reelhouse.delivery.errors import TokenRequired
+from reelhouse.delivery.playbacks import Playback, PlaybackCache
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+class World:
+    def __init__(self) -> None:
+        self.now = T0
+        self.rows: dict[str, Playback] = {}
+        self.loads: list[str] = []
+
+    def clock(self) -> datetime:
+        return self.now
+
+    async def load(self, playback_id: str) -> Playback | None:
+        self.loads.append(playback_id)
+        return self.rows.get(playback_id)
+
+    def add(self, playback_id: str, version: int = 1) -> Playback:
+        self.rows[playback_id] = Playback(playback_id, "public", "e", "a", "ready", version, ())
+        return self.rows[playback_id]
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+async def test_hits_within_ttl_then_reloads(world: World) -> None:
+    world.add("p1")
+    cache = PlaybackCache(world.load, world.clock, ttl=1.0)
+    first = await cache.get("p1")
+    world.now += timedelta(seconds=0.9)
+    assert await cache.get("p1") is first
+    assert world.loads == ["p1"]
+    world.now += timedelta(seconds=0.2)
+    world.rows["p1"] = replace(first, version=2)
+    assert (await cache.get("p1")).version == 2  # type: ignore[union-attr]
+    assert world.loads == ["p1", "p1"]
+
+
+async def test_a_newer_version_than_cached_bypasses_the_cache(world: World) -> None:
+    world.add("p1", version=1)
+    cache = PlaybackCache(world.load, world.clock, ttl=60)
+    await cache.get("p1")
+    world.add("p1", version=2)
+    assert (await cache.get("p1", min_version=1)).version == 1  # type: ignore[union-attr]
+    assert (await cache.get("p1", min_version=2)).version == 2  # type: ignore[union-attr]
+    assert len(world.loads) == 2
+
+
+async def test_clock_going_backwards_expires(world: World) -> None:
+    world.add("p1")
+    cache = PlaybackCache(world.load, world.clock, ttl=60)
+    await cache.get("p1")
+    world.now -= timedelta(seconds=5)
+    await cache.get("p1")
+    assert len(world.loads) == 2
+
+
+async def test_unknown_ids_are_not_cached(world: World) -> None:
+    cache = PlaybackCache(world.load, world.clock, ttl=60)
+    assert await cache.get("nope") is None
+    world.add("nope")
+    assert await cache.get("nope") is not None
+
+
+async def test_ttl_zero_disables_caching(world: World) -> None:
+    world.add("p1")
+    cache = PlaybackCache(world.load, world.clock, ttl=0)
+    await cache.get("p1")
+    await cache.get("p1")
+    assert len(world.loads) == 2
+
+
+async def test_oldest_entries_are_evicted(world: World) -> None:
+    for name in ("p1", "p2", "p3"):
+        world.add(name)
+    cache = PlaybackCache(world.load, world.clock, ttl=60, max_entries=2)
+    for name in ("p1", "p2", "p3"):
+        await cache.get(name)
+    await cache.get("p3")
+    await cache.get("p2")
+    await cache.get("p1")
+    assert world.loads == ["p1", "p2", "p3", "p1"]
+
+
+def test_public_only_gate() -> None:
+    public = Playback("p", "public", "e", "a", "ready", 1, ())
+    PublicOnly().check(public, None, "v")
+    with pytest.raises(TokenRequired, match="requires a signed token"):
+        PublicOnly().check(replace(public, policy="signed"), "a.b.c", "v")
