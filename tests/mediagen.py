@@ -11,6 +11,22 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 # name -> (file name, ffmpeg arguments between the global options and the output path)
 RECIPES: dict[str, tuple[str, list[str]]] = {
+    # one 300x300 raw gray frame in Matroska: its header dimensions are the only ones there
+    "raw300": (
+        "raw300.mkv",
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=300x300:r=25:d=0.04",
+            "-frames:v",
+            "1",
+            "-c:v",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+        ],
+    ),
     # 10 s 1280x720 30p H.264 High + AAC stereo with real motion (the end-to-end upload)
     "lesson": (
         "lesson.mp4",

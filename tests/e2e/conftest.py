@@ -17,6 +17,8 @@ import pytest
 
 from tests.conftest import create_database, drop_database
 
+from .assets import SECRET
+from .receiver import Receiver
 from .server import ServerProcess
 
 EXTERNAL_PG = os.environ.get(
@@ -81,3 +83,27 @@ def fresh_server(data_dir: Path) -> Iterator[ServerProcess]:
         if (data_dir / "pg" / "postmaster.pid").exists():
             embedded.start(data_dir / "pg")
             embedded.stop()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    hooks = Receiver()
+    yield hooks
+    hooks.close()
+
+
+@pytest.fixture(scope="module")
+def media_server(receiver: Receiver) -> Iterator[ServerProcess]:
+    """A server (embedded PostgreSQL) that sends webhooks to ``receiver``."""
+    root = Path(tempfile.mkdtemp(prefix="reelhouse-e2e-media-"))
+    env = {
+        "REELHOUSE_WEBHOOK_URL": receiver.url,
+        "REELHOUSE_WEBHOOK_SECRET": SECRET,
+        "REELHOUSE_WORKER_STALLED_SECONDS": "4",
+    }
+    proc = ServerProcess(root, extra_env=env).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        shutil.rmtree(root, ignore_errors=True)

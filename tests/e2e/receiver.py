@@ -60,7 +60,9 @@ class Receiver:
 
     def types_for(self, object_id: str) -> list[str]:
         with self._lock:
-            return [d.event["type"] for d in self.deliveries if d.event["object"]["id"] == object_id]
+            return [
+                d.event["type"] for d in self.deliveries if d.event["object"]["id"] == object_id
+            ]
 
     def wait_for(self, object_id: str, event_type: str, timeout: float = 60.0) -> Delivery:
         deadline = time.monotonic() + timeout

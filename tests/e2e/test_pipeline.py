@@ -3,83 +3,17 @@ it, the app hears signed webhooks, and every rendition decodes."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
-from tusclient import client as tus_client
 
 from reelhouse.webhooks.signatures import verify
 
+from .assets import SECRET, upload_and_wait
 from .hls import decode, download_rendition, source_packet_hashes, variants
 from .receiver import Receiver
 from .server import ServerProcess
-from .uploads_client import create_direct_upload
-
-SECRET = "whsec-e2e-0123456789"
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    hooks = Receiver()
-    yield hooks
-    hooks.close()
-
-
-@pytest.fixture(scope="module")
-def media_server(receiver: Receiver) -> Iterator[ServerProcess]:
-    root = Path(tempfile.mkdtemp(prefix="reelhouse-e2e-media-"))
-    env = {
-        "REELHOUSE_WEBHOOK_URL": receiver.url,
-        "REELHOUSE_WEBHOOK_SECRET": SECRET,
-        "REELHOUSE_WORKER_STALLED_SECONDS": "4",
-    }
-    proc = ServerProcess(root, extra_env=env).start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def wait_for_asset(api: httpx.Client, asset_id: str, timeout: float = 180.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        asset: dict[str, Any] = api.get(f"/video/v1/assets/{asset_id}").json()["data"]
-        if asset["status"] != "preparing":
-            return asset
-        time.sleep(0.5)
-    raise AssertionError(f"asset {asset_id} still preparing after {timeout} s")
-
-
-def asset_of_upload(api: httpx.Client, upload_id: str, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        upload = api.get(f"/video/v1/uploads/{upload_id}").json()["data"]
-        if upload.get("asset_id"):
-            return str(upload["asset_id"])
-        time.sleep(0.2)
-    raise AssertionError(f"upload {upload_id} has no asset")
-
-
-def tus_upload(url: str, path: Path) -> None:
-    uploader = tus_client.TusClient(url).uploader(
-        str(path), chunk_size=1 << 20, metadata={"filename": path.name}
-    )
-    uploader.upload()
-
-
-def upload_and_wait(server: ServerProcess, path: Path) -> dict[str, Any]:
-    with server.client() as api:
-        upload = create_direct_upload(api, new_asset_settings={"playback_policy": ["public"]})
-        tus_upload(str(upload["url"]), path)
-        asset_id = asset_of_upload(api, str(upload["id"]))
-        return wait_for_asset(api, asset_id)
 
 
 def test_upload_becomes_a_playable_ladder_with_signed_webhooks(

@@ -161,7 +161,12 @@ def probe(path: str, formats: set[str], demuxers: str, scan_seconds: float) -> d
             "gop": None,
         }
         if videos and facts["video"][0]["decodable"]:
-            facts["gop"] = _scan_video(container, videos[0], scan_seconds)
+            # A frame that cannot be read (truncated, or too large to allocate) leaves the
+            # header facts standing, so validation can name what is wrong with them.
+            try:
+                facts["gop"] = _scan_video(container, videos[0], scan_seconds)
+            except av.error.FFmpegError:
+                facts["scan_failed"] = True
         return facts
 
 

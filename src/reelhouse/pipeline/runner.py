@@ -14,8 +14,8 @@ Contract of :func:`run`:
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import contextlib
+import ctypes
 import os
 import resource
 import signal

@@ -79,11 +79,12 @@ async def test_one_delivery_and_job_per_enabled_endpoint(
     assert await dispatch_outbox_once(deps(wh_sessions)) >= 2
 
     made = await deliveries_of(wh_sessions, env_id)
+    low, high = sorted(enabled)  # same created_at: endpoints are taken in id order
     assert [(d.event_id, d.endpoint_id) for d in made] == [
-        (first, enabled[0]),
-        (first, enabled[1]),
-        (second, enabled[0]),
-        (second, enabled[1]),
+        (first, low),
+        (first, high),
+        (second, low),
+        (second, high),
     ]
     assert off.id not in {d.endpoint_id for d in made}
     assert all(d.status == "pending" and d.attempts == 0 for d in made)
