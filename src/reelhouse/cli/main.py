@@ -12,6 +12,7 @@ import typer
 from reelhouse.cli import doctor as doctor_cmd
 from reelhouse.cli import tokens as tokens_cmd
 from reelhouse.cli import upload as upload_cmd
+from reelhouse.cli import webhooks as webhooks_cmd
 from reelhouse.config import load_settings
 from reelhouse.logs import configure_logging
 
@@ -22,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(tokens_cmd.app, name="tokens")
+app.add_typer(webhooks_cmd.app, name="webhooks")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("upload")(upload_cmd.upload)
 

@@ -6,22 +6,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
 
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.config import Settings
+from reelhouse.config import Settings, load_settings
 from reelhouse.db.embedded import EmbeddedPostgres
 from reelhouse.db.engine import create_engine, session_factory
 from reelhouse.db.migrate import migrate
-from reelhouse.logs import get_logger
+from reelhouse.logs import configure_logging, get_logger
 from reelhouse.media.environments import ensure_default_environment
 from reelhouse.media.tokens import bootstrap
 from reelhouse.server.app import create_app
+from reelhouse.webhooks import ensure_default_endpoint
 from reelhouse.worker.main import run_embedded_worker
 
 log = get_logger("reelhouse.runtime")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,17 @@ async def prepare(settings: Settings, url: str) -> tuple[str, str] | None:
     engine = create_engine(url)
     try:
         async with session_factory(engine).begin() as session:
-            await ensure_default_environment(session, max_upload_bytes=settings.max_upload_bytes)
+            env = await ensure_default_environment(
+                session, max_upload_bytes=settings.max_upload_bytes
+            )
+            if settings.webhook_url:
+                await ensure_default_endpoint(
+                    session,
+                    env.id,
+                    settings.webhook_url,
+                    settings.webhook_secret,
+                    now=datetime.now(UTC),
+                )
             return await bootstrap(session, settings.bootstrap_token)
     finally:
         await engine.dispose()
@@ -118,3 +134,26 @@ def _stop(server: uvicorn.Server, tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         if task.get_name() == "worker":
             task.cancel()
+
+
+def in_default_environment(
+    data_dir: Path | None, work: Callable[[AsyncSession, str], Awaitable[T]]
+) -> T:
+    """Run ``work(session, environment_id)`` in one transaction on the configured database."""
+    settings: Settings = load_settings(data_dir=data_dir)
+    configure_logging("warning", settings.log_format)
+
+    async def go(url: str) -> T:
+        await prepare(settings, url)
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine).begin() as session:
+                env = await ensure_default_environment(
+                    session, max_upload_bytes=settings.max_upload_bytes
+                )
+                return await work(session, env.id)
+        finally:
+            await engine.dispose()
+
+    with database(settings) as db:
+        return asyncio.run(go(db.url))

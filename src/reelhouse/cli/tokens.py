@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.config import Settings, load_settings
-from reelhouse.db.engine import create_engine, session_factory
-from reelhouse.logs import configure_logging
+from reelhouse.cli.runtime import in_default_environment
 from reelhouse.media import tokens as token_cases
-from reelhouse.media.environments import ensure_default_environment
 
 app = typer.Typer(help="Manage API access tokens.", no_args_is_help=True)
 ALL_PERMISSIONS = ["video:read", "video:write", "system:read", "system:write", "data:read"]
-T = TypeVar("T")
 DataDir = Annotated[Path | None, typer.Option("--data-dir")]
-
-
-def _in_default_environment(
-    data_dir: Path | None, work: Callable[[AsyncSession, str], Awaitable[T]]
-) -> T:
-    """Run ``work(session, environment_id)`` in one transaction on the configured database."""
-    from reelhouse.cli.runtime import database, prepare
-
-    settings: Settings = load_settings(data_dir=data_dir)
-    configure_logging("warning", settings.log_format)
-
-    async def go(url: str) -> T:
-        await prepare(settings, url)
-        engine = create_engine(url)
-        try:
-            async with session_factory(engine).begin() as session:
-                env = await ensure_default_environment(
-                    session, max_upload_bytes=settings.max_upload_bytes
-                )
-                return await work(session, env.id)
-        finally:
-            await engine.dispose()
-
-    with database(settings) as db:
-        return asyncio.run(go(db.url))
 
 
 @app.command()
@@ -68,7 +37,7 @@ def create(
         token, secret = await token_cases.create_token(session, environment_id, name, permissions)
         return f"{token.id}:{secret}"
 
-    typer.echo(_in_default_environment(data_dir, work))
+    typer.echo(in_default_environment(data_dir, work))
 
 
 @app.command("list")
@@ -89,7 +58,7 @@ def list_(data_dir: DataDir = None) -> None:
         ]
 
     table = Table("id", "name", "permissions", "created", "last used", "revoked")
-    for row in _in_default_environment(data_dir, work):
+    for row in in_default_environment(data_dir, work):
         table.add_row(*row)
     Console().print(table)
 
@@ -101,5 +70,5 @@ def revoke(token_id: str, data_dir: DataDir = None) -> None:
     async def work(session: AsyncSession, environment_id: str) -> None:
         await token_cases.revoke_token(session, environment_id, token_id)
 
-    _in_default_environment(data_dir, work)
+    in_default_environment(data_dir, work)
     typer.echo(f"Revoked {token_id}.")

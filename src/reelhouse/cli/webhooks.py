@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.cli.tokens import _in_default_environment
+from reelhouse.cli.runtime import in_default_environment
 from reelhouse.outbound import Policy
 from reelhouse.webhooks import endpoints
 from reelhouse.webhooks.dispatch import replay_event
@@ -43,7 +43,7 @@ def add(
         )
         return endpoints.endpoint_view(row, with_secret=True)
 
-    view = _in_default_environment(data_dir, work)
+    view = in_default_environment(data_dir, work)
     typer.echo(f"Added {view['id']} -> {view['url']}")
     typer.echo(f"Signing secret (shown once): {view['signing_secret']}")
 
@@ -57,7 +57,7 @@ def list_(data_dir: DataDir = None) -> None:
         return [endpoints.endpoint_view(row) for row in rows]
 
     table = Table("id", "url", "enabled", "operator", "created")
-    for view in _in_default_environment(data_dir, work):
+    for view in in_default_environment(data_dir, work):
         table.add_row(
             view["id"],
             view["url"],
@@ -75,7 +75,7 @@ def rm(webhook_id: str, data_dir: DataDir = None) -> None:
     async def work(session: AsyncSession, environment_id: str) -> None:
         await endpoints.delete_endpoint(session, environment_id, webhook_id)
 
-    _in_default_environment(data_dir, work)
+    in_default_environment(data_dir, work)
     typer.echo(f"Removed {webhook_id}.")
 
 
@@ -87,7 +87,7 @@ def replay(event_id: str, data_dir: DataDir = None) -> None:
         parsed = endpoints.parse_event_id(event_id)
         return len(await replay_event(session, environment_id, parsed, now=_now()))
 
-    count = _in_default_environment(data_dir, work)
+    count = in_default_environment(data_dir, work)
     typer.echo(f"Queued {count} new deliveries of {event_id}.")
 
 
@@ -104,7 +104,7 @@ def deliveries(
         records = await endpoints.list_deliveries(session, environment_id, webhook_id, limit)
         return [endpoints.delivery_view(record) for record in records]
 
-    views = _in_default_environment(data_dir, work)
+    views = in_default_environment(data_dir, work)
     if as_json:
         typer.echo(json.dumps(views, indent=2))
         return

@@ -1,5 +1,5 @@
 """The outbox: events written in the transaction that caused them, delivered later in ``seq``
-order by the webhook dispatcher."""
+order by the webhook dispatcher, which each append asks for (one waiting dispatch is enough)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.db.models import OutboxEvent
+from reelhouse.webhooks.dispatch import request_dispatch
 
 
 async def append_event(
@@ -34,4 +35,5 @@ async def append_event(
     )
     session.add(event)
     await session.flush()
+    await request_dispatch(session)
     return event

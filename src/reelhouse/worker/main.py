@@ -14,6 +14,7 @@ queueing lock also keeps at most one of each waiting in the queue).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,9 @@ from reelhouse.jobs.app import build_job_app
 from reelhouse.logs import get_logger
 from reelhouse.media import assets, uploads
 from reelhouse.pipeline.ffmpeg import locate_ffmpeg
+from reelhouse.webhooks import WebhookDeps
 from reelhouse.worker.media_tasks import MediaDeps, register_media_tasks
+from reelhouse.worker.webhook_tasks import register_webhook_tasks
 
 log = get_logger("reelhouse.worker")
 
@@ -149,6 +152,7 @@ async def run_worker(
             install_signal_handlers=install_signal_handlers,
             update_heartbeat_interval=max(1.0, stalled_after_seconds / 3),
             stalled_worker_timeout=stalled_after_seconds,
+            delete_jobs="successful",
         )
 
 
@@ -191,6 +195,15 @@ async def run_embedded_worker(settings: Settings, database_url: str) -> None:
     app = build_job_app(database_url)
     register_tasks(app, deps)
     register_media_tasks(app, media)
+    register_webhook_tasks(
+        app,
+        WebhookDeps(
+            sessions=sessions,
+            clock=clock,
+            random=random.random,
+            policy=outbound_policy(settings, max_bytes=1 << 20),
+        ),
+    )
     try:
         await run_worker(
             app,
