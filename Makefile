@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# Browser libraries the web pages load from /static/vendor/ (that folder is gitignored).
+VENDOR := src/reelhouse/web/static/vendor
+VENDOR_FILES := $(VENDOR)/hls.min.js
 
-.PHONY: install run test lint format bench clean
+.PHONY: install web-assets run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +21,15 @@ $(NODE_STAMP): package.json
 		npm install --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: skipping JavaScript packages (browser assets and JS client tests)"; fi
 
-install: $(STAMP) $(NODE_STAMP)
+$(VENDOR)/hls.min.js: $(NODE_STAMP)
+	@if [ -f node_modules/hls.js/dist/hls.min.js ]; then \
+		mkdir -p $(VENDOR) && cp node_modules/hls.js/dist/hls.min.js $@ \
+		&& cp node_modules/hls.js/LICENSE $(VENDOR)/hls.js.LICENSE; \
+	else echo "hls.js not installed: the embed player falls back to native HLS (Safari only)"; fi
+
+web-assets: $(VENDOR_FILES)
+
+install: $(STAMP) $(NODE_STAMP) web-assets
 
 run: install
 	$(BIN)/reelhouse serve
@@ -37,4 +48,4 @@ test: install lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules $(VENDOR) .mypy_cache .ruff_cache .pytest_cache

@@ -420,7 +420,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1 round, 20 s source")
     ap.add_argument("--duration", type=float, default=60.0, help="source seconds (default 60)")
     ap.add_argument("--approaches", default=",".join(APPROACHES))
-    ap.add_argument("--source-preset", default="faster", help="x264 preset for the sources")
+    ap.add_argument("--source-preset", default="superfast", help="x264 preset for the sources")
     ap.add_argument("--work", type=Path, default=REPO / ".bench" / "transcode")
     ap.add_argument("--json", type=Path, help="write all samples and the summary here")
     ap.add_argument("--keep", action="store_true", help="keep sources and outputs")

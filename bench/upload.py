@@ -583,7 +583,7 @@ def summarize(raw: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]
     )
     r2 = ratio(("reelhouse-fsync", "single-whole"), dd_sync, by_round("dd", None, "dd-fdatasync"))
     r3 = ratio(("reelhouse-fsync", "single-8m"), dd_sync, by_round("dd", None, "dd-fdatasync"))
-    mem = [r["peak_rss_MiB"] for r in raw if r.get("test") == "memory"]
+    mem = [r["peak_rss_MiB"] for r in raw if r.get("test") == "memory" and r.get("MBps")]
     mem_ok = all(r.get("sha256_ok") for r in raw if r.get("test") == "memory")
     targets = [
         {

@@ -37,6 +37,37 @@ class Metrics:
             ["route", "status"],
             registry=r,
         )
+        self.processing_seconds = Histogram(
+            "reelhouse_processing_seconds_per_video_minute",
+            "Encode wall seconds per minute of video, per asset.",
+            buckets=(5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600),
+            registry=r,
+        )
+        self.ffmpeg_failures = Counter(
+            "reelhouse_ffmpeg_failures",
+            "Inputs FFmpeg refused or failed on, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        # Read from the database at scrape time, so every node reports the same numbers.
+        self.assets = Gauge("reelhouse_assets", "Assets by status.", ["status"], registry=r)
+        self.jobs = Gauge(
+            "reelhouse_jobs",
+            "Jobs in the queue by task and status.",
+            ["task", "status"],
+            registry=r,
+        )
+        self.job_oldest_waiting = Gauge(
+            "reelhouse_job_oldest_waiting_seconds",
+            "Age of the oldest job waiting to run.",
+            registry=r,
+        )
+        self.webhook_deliveries = Gauge(
+            "reelhouse_webhook_deliveries",
+            "Webhook deliveries by outcome.",
+            ["outcome"],
+            registry=r,
+        )
         self.http_latency = Histogram(
             "reelhouse_http_request_seconds",
             "HTTP request latency by route.",

@@ -10,7 +10,7 @@ import httpx
 
 from reelhouse.webhooks.signatures import verify
 
-from .assets import SECRET, upload_and_wait
+from .assets import SECRET, upload_and_wait, wait_for_asset
 from .hls import decode, download_rendition, source_packet_hashes, variants
 from .receiver import Receiver
 from .server import ServerProcess
@@ -68,3 +68,39 @@ def test_hd_source_passes_the_top_rung_through(
         top = next(v for v in video if v.attributes["RESOLUTION"] == "1920x1080")
         path, _ = download_rendition(player, base + top.uri, tmp_path / "top.mp4")
     assert decode(path).packet_hashes == source_packet_hashes(source)
+
+
+def test_metrics_report_processing_and_queue(media_server: ServerProcess) -> None:
+    text = httpx.get(media_server.base_url + "/metrics", timeout=30).text
+    ready = [ln for ln in text.splitlines() if ln.startswith('reelhouse_assets{status="ready"}')]
+    assert ready and float(ready[0].split()[-1]) >= 1
+    count = [
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("reelhouse_processing_seconds_per_video_minute_count")
+    ]
+    assert count and float(count[0].split()[-1]) >= 1
+    assert "reelhouse_job_oldest_waiting_seconds" in text
+    assert 'reelhouse_webhook_deliveries{outcome="delivered"}' in text
+    assert "reelhouse_upload_bytes_received_total" in text
+
+
+def test_clip_of_a_ready_asset_has_the_requested_duration(
+    media_server: ServerProcess, clip
+) -> None:
+    source = upload_and_wait(media_server, clip("small"))
+    with media_server.client() as api:
+        created = api.post(
+            "/video/v1/assets",
+            json={
+                "input": [
+                    {"url": f"mux://assets/{source['id']}", "start_time": 1.0, "end_time": 3.5}
+                ],
+                "playback_policy": ["public"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        clipped = wait_for_asset(api, created.json()["data"]["id"])
+    assert clipped["status"] == "ready", clipped
+    assert clipped["ingest_type"] == "on_demand_clip"
+    assert abs(clipped["duration"] - 2.5) <= 1 / 30 + 0.05

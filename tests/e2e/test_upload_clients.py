@@ -36,7 +36,8 @@ def test_tuspy_uploads_through_files_and_sha256_matches(server: ServerProcess, t
     assert stored_bytes(server.data_dir, upload_id) == data
     with server.client() as api:
         upload = api.get(f"/video/v1/uploads/{upload_id}").json()["data"]
-    assert upload["status"] == "waiting"
+    assert upload["status"] == "asset_created"
+    assert upload["asset_id"]
     info = (server.data_dir / "uploads" / f"{upload_id}.info").read_text()
     assert sha256(data) in info
 

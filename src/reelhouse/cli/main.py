@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import uvloop
 
 from reelhouse.cli import doctor as doctor_cmd
 from reelhouse.cli import tokens as tokens_cmd
@@ -46,7 +48,7 @@ def serve(
 
     settings = load_settings(data_dir=data_dir, host=host, port=port)
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(run(settings, with_worker=not no_worker))
+    run_on_uvloop(run(settings, with_worker=not no_worker))
 
 
 @app.command()
@@ -58,7 +60,7 @@ def worker(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir=data_dir)
     configure_logging(settings.log_level, settings.log_format)
     with database(settings) as db:
-        asyncio.run(run_embedded_worker(settings, db.url))
+        run_on_uvloop(run_embedded_worker(settings, db.url))
 
 
 @app.command()
@@ -73,6 +75,13 @@ def migrate(data_dir: DataDir = None) -> None:
     typer.echo("Database is up to date.")
     if created:
         typer.echo(f"First access token (shown once): {created[0]}:{created[1]}")
+
+
+def run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:
+    """Run a long-lived coroutine on uvloop (uvicorn's ``loop=`` only applies to servers it
+    starts itself, so the loop is chosen here)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,15 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelhouse.config import Settings, load_settings
 from reelhouse.db.embedded import EmbeddedPostgres
 from reelhouse.db.engine import create_engine, session_factory
-from reelhouse.db.migrate import migrate
+from reelhouse.errors import Unavailable
 from reelhouse.logs import configure_logging, get_logger
 from reelhouse.media.environments import ensure_default_environment
 from reelhouse.media.tokens import bootstrap
+from reelhouse.metrics import Metrics
+from reelhouse.pipeline import runner
 from reelhouse.server.app import create_app
 from reelhouse.webhooks import ensure_default_endpoint
-from reelhouse.worker.main import run_embedded_worker
 
 log = get_logger("reelhouse.runtime")
+MIGRATE_TIMEOUT = 600.0
 T = TypeVar("T")
 
 
@@ -60,9 +63,19 @@ def database(settings: Settings, *, owner: bool = False) -> Iterator[Database]:
             log.info("db.embedded_stopped")
 
 
+async def migrate_in_child(url: str) -> None:
+    """Apply migrations in a child process (Alembic stays out of the server's memory)."""
+    done = await runner.run(
+        [sys.executable, "-m", "reelhouse.db.migrate", url], timeout=MIGRATE_TIMEOUT
+    )
+    if not done.ok:
+        log.error("db.migrate_failed", output=done.stderr_text()[-4000:])
+        raise Unavailable("Database migrations failed; see the log above.")
+
+
 async def prepare(settings: Settings, url: str) -> tuple[str, str] | None:
     """Migrate, make sure the default environment exists, create the first token if needed."""
-    await asyncio.to_thread(migrate, url)
+    await migrate_in_child(url)
     engine = create_engine(url)
     try:
         async with session_factory(engine).begin() as session:
@@ -100,7 +113,8 @@ def announce(settings: Settings, created: tuple[str, str] | None) -> None:
 async def serve(settings: Settings, *, with_worker: bool) -> None:
     with database(settings, owner=True) as db:
         created = await prepare(settings, db.url)
-        app = create_app(settings, db.url)
+        metrics = Metrics()
+        app = create_app(settings, db.url, metrics=metrics)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -117,7 +131,10 @@ async def serve(settings: Settings, *, with_worker: bool) -> None:
         announce(settings, created)
         tasks = [asyncio.create_task(server.serve(), name="web")]
         if with_worker:
-            tasks.append(asyncio.create_task(run_embedded_worker(settings, db.url), name="worker"))
+            from reelhouse.worker.main import run_embedded_worker  # not loaded by web-only nodes
+
+            worker = run_embedded_worker(settings, db.url, metrics=metrics)
+            tasks.append(asyncio.create_task(worker, name="worker"))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _stop, server, tasks)

@@ -6,6 +6,7 @@ PostgreSQL advisory lock while it works). :func:`check` is the readiness probe.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -91,3 +92,17 @@ async def check(engine: AsyncEngine) -> None:
         raise Unavailable(
             f"database schema at {current!r}, expected {head!r}: run reelhouse migrate"
         )
+
+
+def main(argv: list[str]) -> int:
+    """``python -m reelhouse.db.migrate URL``: migrate in a process of its own, so a server that
+    only needs the result never loads Alembic (and its templates) into its memory."""
+    if len(argv) != 1:
+        print("usage: python -m reelhouse.db.migrate DATABASE_URL", file=sys.stderr)
+        return 2
+    migrate(argv[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

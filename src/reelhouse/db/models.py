@@ -261,3 +261,35 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     response_excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class SigningKey(Base):
+    """An RSA key pair for playback tokens, of which only the public half is kept (PEM).
+    ``deleted_at`` marks a deleted key: tokens it signed are refused from then on."""
+
+    __tablename__ = "signing_keys"
+    __table_args__ = (Index("ix_signing_keys_env_created", "environment_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    environment_id: Mapped[str] = mapped_column(Text, ForeignKey("environments.id"))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class PlaybackRestriction(Base):
+    """Referrer and user-agent rules a signed token may name (``playback_restriction_id``).
+    ``referrer`` is ``{allowed_domains: [...], allow_no_referrer}``; ``user_agent`` is
+    ``{allow_no_user_agent, allow_high_risk_user_agent}``."""
+
+    __tablename__ = "playback_restrictions"
+    __table_args__ = (
+        Index("ix_playback_restrictions_env_created", "environment_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    environment_id: Mapped[str] = mapped_column(Text, ForeignKey("environments.id"))
+    referrer: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    user_agent: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -4,7 +4,9 @@ stored DASH manifest given a ``BaseURL``. Pure.
 Served URIs are relative to ``/stream/``: the multivariant playlist at
 ``/stream/{playback_id}.m3u8`` lists ``{playback_id}/v{version}/{rendition}/index.m3u8``, so the
 same text works behind any host, port, path prefix or CDN. The media playlists are served as
-stored; their segment URIs are relative to themselves and need no rewriting.
+stored; their segment URIs are relative to themselves and need no rewriting. For a signed
+playback id the prefix carries a grant (``{playback_id}/t/{grant}/v{version}/``, see
+:mod:`.tokens`), which every relative URI below it inherits.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from xml.sax.saxutils import escape
 
 from reelhouse.delivery.errors import AssetNotReady, CorruptManifest
 from reelhouse.delivery.playbacks import Playback, PublishedRendition
+from reelhouse.delivery.tokens import GRANT_SEGMENT
 from reelhouse.pipeline.playlists import (
     AudioRendition,
     Bandwidth,
@@ -57,9 +60,11 @@ def options_from_query(query: Mapping[str, str]) -> PlaylistOptions:
     )
 
 
-def served_prefix(playback: Playback) -> str:
-    """Where the published version's files are served, relative to ``/stream/``."""
-    return f"{playback.playback_id}/v{playback.version}/"
+def served_prefix(playback: Playback, grant: str | None = None) -> str:
+    """Where the published version's files are served, relative to ``/stream/``; with
+    ``grant``, the signed form of that path."""
+    granted = f"{GRANT_SEGMENT}/{grant}/" if grant else ""
+    return f"{playback.playback_id}/{granted}v{playback.version}/"
 
 
 def _relative(rendition: PublishedRendition, version_prefix: str) -> str | None:
@@ -89,9 +94,12 @@ def _audio(rendition: PublishedRendition, uri: str) -> AudioRendition:
     )
 
 
-def render_master(playback: Playback, options: PlaylistOptions = PlaylistOptions()) -> str:
-    """The multivariant playlist of the published version. Renditions whose playlist is not
-    under that version's prefix are left out; with none left the asset is not playable."""
+def render_master(
+    playback: Playback, options: PlaylistOptions = PlaylistOptions(), grant: str | None = None
+) -> str:
+    """The multivariant playlist of the published version (its URIs carrying ``grant`` when
+    given). Renditions whose playlist is not under that version's prefix are left out; with
+    none left the asset is not playable."""
     version_prefix = asset_version_prefix(
         playback.environment_id, playback.asset_id, playback.version
     )
@@ -113,7 +121,7 @@ def render_master(playback: Playback, options: PlaylistOptions = PlaylistOptions
         order=options.order,
         min_resolution=options.min_resolution,
         max_resolution=options.max_resolution,
-        uri_prefix=served_prefix(playback),
+        uri_prefix=served_prefix(playback, grant),
     )
 
 

@@ -4,11 +4,14 @@
 GET|HEAD /stream/{playback_id}.m3u8          multivariant playlist, from the rendition rows
 GET|HEAD /stream/{playback_id}.mpd           the stored DASH manifest, with a BaseURL
 GET|HEAD /stream/{playback_id}/v{n}/{path}   media playlists, init segments, media segments
+GET|HEAD /stream/{playback_id}/t/{grant}/v{n}/{path}   the same, of a signed playback id
 OPTIONS  (any of them)                       CORS preflight
 ```
 
 Each request resolves its playback id (:mod:`.playbacks`), passes the :class:`PlaybackGate`
-(signed ids: 403 for now), and is served only from the asset's *current* published version:
+(a signed id's manifest needs ``?token=<JWT>``, and hands out URIs carrying a grant that its
+files need; see ``docs/signed-playback.md``), and is served only from the asset's *current*
+published version:
 any other version answers 404, so a half-written new version is never visible and an old one
 stops being served the moment the asset moves on. Plain Starlette routes: mount them on any
 router (``app.router.routes.extend(stream_routes(deps))``).
@@ -25,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reelhouse.delivery.access import PlaybackGate, PublicOnly
+from reelhouse.delivery.access import VIDEO, Access, PlaybackGate, PublicOnly, Viewer
 from reelhouse.delivery.errors import (
     AssetErrored,
     AssetNotReady,
@@ -54,6 +57,7 @@ from reelhouse.delivery.responses import (
     preflight,
     text_response,
 )
+from reelhouse.delivery.tokens import split_grant
 from reelhouse.states import AssetStatus
 from reelhouse.storage.content_types import guess_content_type
 from reelhouse.storage.errors import ObjectNotFound
@@ -63,7 +67,6 @@ from reelhouse.storage.protocols import ObjectStore
 HLS_TYPE = guess_content_type("x.m3u8")
 DASH_TYPE = guess_content_type("x.mpd")
 METHODS = ["GET", "HEAD", "OPTIONS"]
-VIDEO_AUDIENCE = "v"
 
 
 @dataclass(frozen=True)
@@ -119,41 +122,50 @@ class StreamHandlers:
         async with self.deps.sessions() as session:
             return await load_playback(session, playback_id)
 
-    async def _playable(self, request: Request, playback_id: str, version: int = 0) -> Playback:
-        """The playback of a ready asset this request may play, or the error to answer."""
+    async def _playback(self, playback_id: str, version: int = 0) -> Playback:
         playback = await self.cache.get(playback_id, min_version=version)
         if playback is None:
             raise PlaybackNotFound()
-        self.deps.gate.check(playback, request.query_params.get("token"), VIDEO_AUDIENCE)
+        return playback
+
+    @staticmethod
+    def _ready(playback: Playback) -> None:
+        """Raise the error to answer unless the asset can be played now."""
         if playback.status == AssetStatus.ERRORED:
             raise AssetErrored()
         if playback.status != AssetStatus.READY or playback.version < 1:
             raise AssetNotReady()
-        return playback
 
     async def _manifest(self, request: Request) -> Response:
         wanted = parse_manifest_name(request.path_params["name"])
-        playback = await self._playable(request, wanted.playback_id)
+        playback = await self._playback(wanted.playback_id)
+        access = await self.deps.gate.check(playback, Viewer.of(request), VIDEO)
+        self._ready(playback)
+        cache = access.cache_control(SHORT_CACHE)
         if wanted.manifest is Manifest.HLS:
-            body = render_master(playback, options_from_query(request.query_params))
-            return text_response(request, body, HLS_TYPE, SHORT_CACHE)
+            options = options_from_query(access.modifiers(request.query_params))
+            body = render_master(playback, options, access.grant)
+            return text_response(request, body, HLS_TYPE, cache)
         key = dash_manifest_key(playback.environment_id, playback.asset_id, playback.version)
         mpd = await self._small_text(key)
-        return text_response(
-            request, with_base_url(mpd, served_prefix(playback)), DASH_TYPE, SHORT_CACHE
-        )
+        base = served_prefix(playback, access.grant)
+        return text_response(request, with_base_url(mpd, base), DASH_TYPE, cache)
 
     async def _file(self, request: Request) -> Response:
         playback_id = check_playback_id(request.path_params["playback_id"])
-        wanted: FileRequest = parse_file_path(request.path_params["rest"])
-        playback = await self._playable(request, playback_id, wanted.version)
+        grant, rest = split_grant(request.path_params["rest"])
+        wanted: FileRequest = parse_file_path(rest)
+        playback = await self._playback(playback_id, wanted.version)
+        access: Access = await self.deps.gate.check_file(playback, grant, Viewer.of(request))
+        self._ready(playback)
         if wanted.version != playback.version:
             raise PlaybackNotFound()
         prefix = asset_version_prefix(playback.environment_id, playback.asset_id, playback.version)
         key = prefix + wanted.path
         if wanted.is_playlist:
-            return text_response(request, await self._small_text(key), HLS_TYPE, SHORT_CACHE)
-        return await self.objects.serve(request, key, cache_control=IMMUTABLE)
+            text = await self._small_text(key)
+            return text_response(request, text, HLS_TYPE, access.cache_control(SHORT_CACHE))
+        return await self.objects.serve(request, key, cache_control=access.cache_control(IMMUTABLE))
 
     async def _small_text(self, key: str) -> str:
         try:

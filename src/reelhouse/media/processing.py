@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelhouse import events
 from reelhouse.db.models import Asset, Rendition
 from reelhouse.jobs.defer import defer_job
+from reelhouse.media import static_renditions
 from reelhouse.media.assets import FETCH_TASK, PREPARE_TASK, append_asset_event
 from reelhouse.states import AssetStatus, Kind, transition
 
@@ -138,6 +139,7 @@ async def publish(
     asset.updated_at = now
     asset.ready_at = now
     await session.flush()
+    await static_renditions.plan_on_publish(session, asset, now)
     await append_asset_event(session, asset, events.ASSET_READY, now)
 
 

@@ -29,7 +29,7 @@ class EncodeSettings:
     threads: int | None = None
 
 
-def _input_args(source: Path, probe: ProbeResult) -> list[str]:
+def input_args(source: Path, probe: ProbeResult) -> list[str]:
     return [
         "-f",
         probe.demuxer,
@@ -167,7 +167,7 @@ def transcode_argv(
         "-progress",
         "pipe:1",
         "-nostats",
-        *_input_args(source, probe),
+        *input_args(source, probe),
     ]
     graph = filter_graph(plan)
     if graph:

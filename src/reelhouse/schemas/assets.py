@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from reelhouse.schemas.uploads import AssetMeta, NewAssetSettings, PlaybackPolicy
+from reelhouse.schemas.uploads import (
+    AssetMeta,
+    NewAssetSettings,
+    PlaybackPolicy,
+    StaticRendition,
+    StaticResolution,
+)
 
 CLIP_URL = re.compile(r"^mux://assets/([0-9A-Za-z]{16,64})$")
 URL_MESSAGE = "input url must be an http or https URL"
@@ -129,6 +135,16 @@ class CreateAssetRequest(NewAssetSettings):
         return self.inputs[0].url
 
 
+class UpdateMp4SupportRequest(_Strict):
+    """``PUT /video/v1/assets/{id}/mp4-support`` (legacy static renditions)."""
+
+    mp4_support: Mp4Support
+
+
+CreateStaticRenditionRequest = StaticRendition
+"""``POST /video/v1/assets/{id}/static-renditions``: ``{resolution, passthrough}``."""
+
+
 class UpdateAssetRequest(_Strict):
     """``PATCH /video/v1/assets/{id}``."""
 
@@ -184,11 +200,23 @@ class Progress(BaseModel):
 
 
 class StaticRenditionFile(BaseModel):
+    """One static MP4/M4A (also the ``data`` of ``POST .../static-renditions``)."""
+
+    id: str | None = None
     name: str | None = None
     ext: Literal["mp4", "m4a"] | None = None
-    resolution: str | None = None
+    width: int | None = None
+    height: int | None = None
+    bitrate: int | None = None
+    filesize: str | None = None
+    type: Literal["standard", "advanced"] | None = None
     status: Literal["ready", "preparing", "skipped", "errored"]
+    resolution_tier: ResolutionTier | None = None
+    resolution: StaticResolution | None = None
     passthrough: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class StaticRenditions(BaseModel):

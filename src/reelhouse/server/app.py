@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from reelhouse import __version__
@@ -18,6 +20,7 @@ from reelhouse.config import Settings
 from reelhouse.db.engine import create_engine, session_factory
 from reelhouse.db.locks import PgAdvisoryLocker
 from reelhouse.delivery.routes import DeliveryDeps, stream_routes
+from reelhouse.delivery.signed import SignedPlayback, stored_secret
 from reelhouse.ingest.chunked import ChunkedPutFrontend
 from reelhouse.ingest.draft import DraftFrontend
 from reelhouse.ingest.errors import Locked
@@ -105,7 +108,7 @@ def create_app(
     files_routes = UploadRoutes(files, TusFrontend(files, files_location))
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await locker.start()
         try:
             yield
@@ -117,7 +120,6 @@ def create_app(
         title="reelhouse",
         version=__version__,
         description="Self-hosted video platform; the core of the Mux Video API.",
-        lifespan=lifespan,
     )
     install_error_handlers(api)
     objects = object_store(settings)
@@ -137,11 +139,23 @@ def create_app(
             )
         )
     )
-    api.router.routes.extend(
-        stream_routes(DeliveryDeps(sessions=sessions, store=objects, clock=clock))
-    )
-    api.router.routes.extend(direct_routes.direct("/upload/{target}"))
-    api.router.routes.extend(files_routes.collection("/files/"))
-    api.router.routes.extend(health_routes(engine, settings.uploads_dir, metrics))
-    api.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
-    return RequestContext(api, metrics)
+    # Uploads, playback and health are plain Starlette routes ahead of the REST API, so their
+    # hot paths skip FastAPI's middleware stack; everything else falls through to the API.
+    surfaces = [
+        *direct_routes.direct("/upload/{target}"),
+        *files_routes.collection("/files/"),
+        *stream_routes(
+            DeliveryDeps(
+                sessions=sessions,
+                store=objects,
+                clock=clock,
+                gate=SignedPlayback.from_sessions(
+                    sessions, stored_secret(settings.data_dir / "playback_secret"), clock
+                ),
+            )
+        ),
+        *health_routes(engine, settings.uploads_dir, metrics),
+    ]
+    app = Starlette(routes=[*surfaces, Mount("/", app=api)], lifespan=lifespan)
+    app.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
+    return RequestContext(app, metrics)

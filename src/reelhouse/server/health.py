@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reelhouse.metrics import Metrics
+from reelhouse.server import gauges
 
 
 def storage_round_trip(root: Path) -> None:
@@ -53,6 +54,7 @@ def health_routes(engine: AsyncEngine, upload_root: Path, metrics: Metrics) -> l
         )
 
     async def metrics_endpoint(request: Request) -> Response:
+        await gauges.refresh(engine, metrics)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return [

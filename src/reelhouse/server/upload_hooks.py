@@ -9,6 +9,8 @@ upload is a video).
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +49,33 @@ class HookDeps:
     default_max_bytes: int
     files_cors_origin: str
     files_timeout: int
+
+
+PRINCIPAL_TTL = 5.0
+
+
+class PrincipalCache:
+    """Authenticated callers by Authorization header (hashed), each kept for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, capacity: int = 1024) -> None:
+        self._ttl = ttl
+        self._capacity = capacity
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    @staticmethod
+    def _key(header: str) -> str:
+        return hashlib.sha256(header.encode()).hexdigest()
+
+    def get(self, header: str) -> Principal | None:
+        entry = self._entries.get(self._key(header))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, header: str, principal: Principal) -> None:
+        if len(self._entries) >= self._capacity:
+            self._entries.clear()
+        self._entries[self._key(header)] = (time.monotonic() + self._ttl, principal)
 
 
 class _CommonHooks:
@@ -98,21 +127,32 @@ class _CommonHooks:
                 return
         log.info("upload.terminated", upload_id=upload_id)
 
-    async def _limit_for(self, session: AsyncSession, environment_id: str) -> int:
-        limit = await direct_uploads.environment_upload_limit(session, environment_id)
-        return limit or self.deps.default_max_bytes
+    async def _limit_for(self, request: Request, environment_id: str) -> int:
+        """The environment's upload size limit, looked up once per request."""
+        cached: int | None = getattr(request.state, "reelhouse_limit", None)
+        if cached is not None:
+            return cached
+        async with self.deps.sessions() as session:
+            limit = await direct_uploads.environment_upload_limit(session, environment_id)
+        request.state.reelhouse_limit = limit or self.deps.default_max_bytes
+        return int(request.state.reelhouse_limit)
 
 
 class DirectUploadHooks(_CommonHooks):
     """Hooks for ``/upload/{target}``: the target is a direct upload's id."""
 
-    async def _upload(self, target: str | None) -> Any:
+    async def _upload(self, request: Request, target: str | None) -> Any:
+        """The direct upload, read once per request (the hooks ask for it several times)."""
         if target is None or not ids.is_well_formed(target):
             raise UploadNotFound()
+        cached = getattr(request.state, "reelhouse_upload", None)
+        if cached is not None and cached.id == target:
+            return cached
         async with self.deps.sessions() as session:
             upload = await direct_uploads.get_upload_by_id(session, target)
         if upload is None:
             raise UploadNotFound()
+        request.state.reelhouse_upload = upload
         return upload
 
     def _refuse_if_closed(self, upload: Any) -> None:
@@ -125,20 +165,19 @@ class DirectUploadHooks(_CommonHooks):
             raise UploadGone("This upload failed; create a new upload.")
 
     async def max_size(self, request: Request, target: str | None) -> int | None:
-        upload = await self._upload(target)
-        async with self.deps.sessions() as session:
-            return await self._limit_for(session, upload.environment_id)
+        upload = await self._upload(request, target)
+        return await self._limit_for(request, upload.environment_id)
 
     async def cors_origin(self, request: Request, target: str | None) -> str | None:
         try:
-            upload = await self._upload(target)
+            upload = await self._upload(request, target)
         except UploadNotFound:
             return None
         origin: str | None = upload.cors_origin
         return origin
 
     async def pre_create(self, create: CreateRequest) -> CreateDecision:
-        upload = await self._upload(create.target)
+        upload = await self._upload(create.request, create.target)
         self._refuse_if_closed(upload)
         if upload.completed_at is not None:
             raise Conflict("This upload URL has already received its file.")
@@ -153,7 +192,7 @@ class DirectUploadHooks(_CommonHooks):
         owned_by = info.owner.get("direct_upload_id") or info.owner.get("direct_upload_target")
         if owned_by != target:
             raise UploadNotFound()
-        upload = await self._upload(target)
+        upload = await self._upload(request, target)
         if upload.completed_at is None:
             self._refuse_if_closed(upload)
 
@@ -161,21 +200,31 @@ class DirectUploadHooks(_CommonHooks):
 class FilesHooks(_CommonHooks):
     """Hooks for the ``/files/`` tus collection: an access token on every request."""
 
+    def __init__(self, deps: HookDeps) -> None:
+        super().__init__(deps)
+        self._principals = PrincipalCache(PRINCIPAL_TTL)
+
     async def _principal(self, request: Request) -> Principal:
-        async with self.deps.sessions.begin() as session:
-            try:
-                principal = await principal_from_headers(session, request.headers)
-                principal.require("video:write")
-            except errors.Unauthorized as exc:
-                raise HookRejected(401, "unauthorized", exc.message) from exc
-            except errors.Forbidden as exc:
-                raise HookRejected(403, "forbidden", exc.message) from exc
+        """The caller, authenticated once per request and remembered for a few seconds per
+        Authorization header (a revoked token stops working within ``PRINCIPAL_TTL``)."""
+        header = request.headers.get("authorization", "")
+        principal = self._principals.get(header)
+        if principal is None:
+            async with self.deps.sessions.begin() as session:
+                try:
+                    principal = await principal_from_headers(session, request.headers)
+                except errors.Unauthorized as exc:
+                    raise HookRejected(401, "unauthorized", exc.message) from exc
+            self._principals.put(header, principal)
+        try:
+            principal.require("video:write")
+        except errors.Forbidden as exc:
+            raise HookRejected(403, "forbidden", exc.message) from exc
         return principal
 
     async def max_size(self, request: Request, target: str | None) -> int | None:
         principal = await self._principal(request)
-        async with self.deps.sessions() as session:
-            return await self._limit_for(session, principal.environment_id)
+        return await self._limit_for(request, principal.environment_id)
 
     async def cors_origin(self, request: Request, target: str | None) -> str | None:
         return self.deps.files_cors_origin

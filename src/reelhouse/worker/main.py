@@ -30,6 +30,7 @@ from reelhouse.ingest.filestore import FileStore
 from reelhouse.jobs.app import build_job_app
 from reelhouse.logs import get_logger
 from reelhouse.media import assets, uploads
+from reelhouse.metrics import Metrics
 from reelhouse.pipeline.ffmpeg import locate_ffmpeg
 from reelhouse.webhooks import WebhookDeps
 from reelhouse.worker.media_tasks import MediaDeps, register_media_tasks
@@ -156,7 +157,9 @@ async def run_worker(
         )
 
 
-async def run_embedded_worker(settings: Settings, database_url: str) -> None:
+async def run_embedded_worker(
+    settings: Settings, database_url: str, *, metrics: Metrics | None = None
+) -> None:
     """The worker ``reelhouse serve`` runs in its own event loop (and ``reelhouse worker``
     alone): local-disk upload bytes, the configured concurrency, no signal handlers."""
     engine = create_engine(database_url)
@@ -191,6 +194,7 @@ async def run_embedded_worker(settings: Settings, database_url: str) -> None:
         max_frame_rate=settings.max_input_frame_rate,
         passthrough=settings.passthrough_top_rung,
         outbound_policy=outbound_policy(settings),
+        metrics=metrics or Metrics(),
     )
     app = build_job_app(database_url)
     register_tasks(app, deps)

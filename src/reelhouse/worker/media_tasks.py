@@ -26,7 +26,9 @@ from reelhouse.db.models import Asset
 from reelhouse.jobs.defer import defer_job
 from reelhouse.logs import get_logger
 from reelhouse.media import processing
-from reelhouse.pipeline import package
+from reelhouse.metrics import Metrics
+from reelhouse.pipeline import package, runner
+from reelhouse.pipeline.clip import clip_argv, clip_range
 from reelhouse.pipeline.errors import (
     INVALID_INPUT,
     EncodeFailed,
@@ -61,6 +63,7 @@ class MediaDeps:
     max_frame_rate: float = 120.0
     passthrough: bool = True
     outbound_policy: outbound.Policy = field(default_factory=outbound.Policy)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def source_path(deps: MediaDeps, asset: Asset) -> Path:
@@ -68,6 +71,11 @@ def source_path(deps: MediaDeps, asset: Asset) -> Path:
     if asset.upload_id:
         return deps.uploads_dir / asset.upload_id
     return deps.inputs_dir / asset.id
+
+
+async def _refuse(deps: MediaDeps, asset_id: str, error: PipelineError) -> None:
+    deps.metrics.ffmpeg_failures.labels(reason=error.code).inc()
+    await _fail(deps, asset_id, *_refusal(error))
 
 
 async def _fail(deps: MediaDeps, asset_id: str, error_type: str, message: str) -> None:
@@ -161,7 +169,7 @@ async def prepare(deps: MediaDeps, asset_id: str) -> None:
     try:
         _path, probed, kind = await _probe_checked(deps, asset)
     except PipelineError as error:
-        await _fail(deps, asset_id, *_refusal(error))
+        await _refuse(deps, asset_id, error)
         return
     async with deps.sessions.begin() as session:
         locked = await processing.lock_asset(session, asset_id)
@@ -313,10 +321,10 @@ async def encode(deps: MediaDeps, asset_id: str, version: int) -> None:
         )
     except EncodeFailed as error:
         log.warning("asset.encode_failed", asset_id=asset_id, stderr=error.stderr_tail[-2000:])
-        await _fail(deps, asset_id, *_refusal(error))
+        await _refuse(deps, asset_id, error)
         return
     except PipelineError as error:
-        await _fail(deps, asset_id, *_refusal(error))
+        await _refuse(deps, asset_id, error)
         return
     finally:
         ticker.cancel()
@@ -339,6 +347,8 @@ async def encode(deps: MediaDeps, asset_id: str, version: int) -> None:
             now=deps.clock(),
         )
     shutil.rmtree(out_dir.parent, ignore_errors=True)
+    if result.duration > 0:
+        deps.metrics.processing_seconds.observe(result.wall_seconds / (result.duration / 60))
     if previous:
         old = layout.asset_version_prefix(asset.environment_id, asset_id, previous)
         await deps.store.delete_prefix(old)
@@ -352,30 +362,62 @@ async def encode(deps: MediaDeps, asset_id: str, version: int) -> None:
     )
 
 
+async def _cut_clip(deps: MediaDeps, asset: Asset, target: Path) -> int | None:
+    """Cut a clip's input from its source asset's input; the size, or None when refused."""
+    async with deps.sessions() as session:
+        source = await session.get(Asset, str(asset.settings.get("source_asset_id")))
+    if source is None or not source_path(deps, source).exists():
+        await _fail(deps, asset.id, INVALID_INPUT, "The clip's source asset no longer exists.")
+        return None
+    spec = asset.inputs[0]
+    try:
+        path, probed, _kind = await _probe_checked(deps, source)
+        start, end = clip_range(probed, spec.get("start_time"), spec.get("end_time"))
+        argv = clip_argv(deps.ffmpeg, path, probed, start, end, target)
+        done = await runner.run(argv, timeout=max(deps.min_timeout, (end - start) * 10))
+        if not done.ok:
+            raise EncodeFailed("cutting the clip failed", stderr_tail=done.stderr_text())
+    except PipelineError as error:
+        await _refuse(deps, asset.id, error)
+        return None
+    return target.stat().st_size
+
+
+async def _download(deps: MediaDeps, asset: Asset, target: Path) -> int | None:
+    """Download a URL input through the outbound guard; the size, or None when refused."""
+    url = str(asset.inputs[0].get("url") or "")
+    try:
+        fetched = await outbound.download_to(url, target, deps.outbound_policy)
+    except outbound.OutboundRefused as error:
+        await _fail(deps, asset.id, INVALID_INPUT, error.message)
+        return None
+    except outbound.OutboundFailed as error:
+        message = f"The input URL could not be fetched: {error.message}"
+        await _fail(deps, asset.id, INVALID_INPUT, message)
+        return None
+    return fetched.size
+
+
 async def fetch_input(deps: MediaDeps, asset_id: str) -> None:
-    """Download an asset's input URL through the outbound guard, then queue prepare."""
+    """Bring an asset's input to this machine (a URL download, or a clip cut from another
+    asset), then queue prepare."""
     async with deps.sessions() as session:
         asset = await session.get(Asset, asset_id)
     if asset is None or asset.status != "preparing" or not asset.inputs:
         return
-    url = str(asset.inputs[0].get("url") or "")
     target = source_path(deps, asset)
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fetched = await outbound.download_to(url, target, deps.outbound_policy)
-    except outbound.OutboundRefused as error:
-        await _fail(deps, asset_id, INVALID_INPUT, error.message)
-        return
-    except outbound.OutboundFailed as error:
-        await _fail(
-            deps, asset_id, INVALID_INPUT, f"The input URL could not be fetched: {error.message}"
-        )
+    if asset.ingest_type == "on_demand_clip":
+        size = await _cut_clip(deps, asset, target)
+    else:
+        size = await _download(deps, asset, target)
+    if size is None:
         return
     async with deps.sessions.begin() as session:
         locked = await processing.lock_asset(session, asset_id)
         if locked is None or locked.status != "preparing":
             return
-        locked.source_size = fetched.size
+        locked.source_size = size
         locked.progress_state = "ingesting"
         await defer_job(
             session,
@@ -383,7 +425,7 @@ async def fetch_input(deps: MediaDeps, asset_id: str) -> None:
             {"asset_id": asset_id},
             queueing_lock=f"prepare:{asset_id}",
         )
-    log.info("asset.input_fetched", asset_id=asset_id, bytes=fetched.size)
+    log.info("asset.input_fetched", asset_id=asset_id, bytes=size)
 
 
 def register_media_tasks(app: procrastinate.App, deps: MediaDeps) -> None:

@@ -1,0 +1,283 @@
+"""The embed player in a real browser: Debian's Chromium driven by Playwright (no downloads).
+
+A real ``reelhouse serve`` transcodes a generated clip; ``/embed/{playback_id}`` must play it
+with hls.js under the page's own CSP, answer the keyboard, say in words why a video cannot
+play, and start by itself once a preparing video is ready. The @mux/upchunk test uploads from
+a page on another origin, as a customer's web app does with a direct-upload URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from sqlalchemy import update
+
+from reelhouse.db.engine import create_engine, session_factory
+from reelhouse.db.models import Asset
+
+from .assets import upload_and_wait
+from .database import database_url
+from .server import ServerProcess, free_port
+from .uploads_client import create_direct_upload, stored_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+UPCHUNK = ROOT / "node_modules" / "@mux" / "upchunk" / "dist" / "upchunk.js"
+HLS_JS = ROOT / "src" / "reelhouse" / "web" / "static" / "vendor" / "hls.min.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+CSP = "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self'"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not HLS_JS.exists():
+        pytest.fail("hls.js is missing from web/static/vendor: run `make install`")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def lesson(media_server: ServerProcess, clip: Callable[[str], Path]) -> dict[str, Any]:
+    """A ready asset transcoded from the generated 10 s 720p clip."""
+    asset = upload_and_wait(media_server, clip("lesson"))
+    assert asset["status"] == "ready", asset
+    return asset
+
+
+def public_id(asset: dict[str, Any]) -> str:
+    return str(next(p["id"] for p in asset["playback_ids"] if p["policy"] == "public"))
+
+
+def console_problems(page: Page) -> list[str]:
+    """Collects console errors (CSP violations included) the page logs from now on."""
+    problems: list[str] = []
+
+    def keep(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    page.on("console", keep)
+    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+    return problems
+
+
+def open_embed(page: Page, server: ServerProcess, playback_id: str, query: str = "") -> int:
+    response = page.goto(f"{server.base_url}/embed/{playback_id}{query}")
+    assert response is not None
+    assert response.headers["content-security-policy"] == CSP
+    page.wait_for_function("window.reelhousePlayer && window.reelhousePlayer.state !== 'loading'")
+    return response.status
+
+
+def player(page: Page, field: str) -> Any:
+    return page.evaluate(f"window.reelhousePlayer.{field}")
+
+
+def test_embed_plays_the_stream_muted(
+    page: Page, media_server: ServerProcess, lesson: dict[str, Any]
+) -> None:
+    problems = console_problems(page)
+    assert open_embed(page, media_server, public_id(lesson)) == 200
+    assert player(page, "state") == "paused", player(page, "error")
+    page.evaluate("window.reelhousePlayer.video.muted = true; window.reelhousePlayer.play()")
+    page.wait_for_function("window.reelhousePlayer.currentTime > 2", timeout=60_000)
+    assert player(page, "state") == "playing"
+    assert player(page, "fatalErrors") == []
+    assert player(page, "levels"), "hls.js parsed no renditions"
+    assert not [p for p in problems if "Content Security Policy" in p or "uncaught" in p]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "embed-playing.png"))
+    quality = page.locator(".rh-quality-button")
+    if len(player(page, "levels")) > 1:
+        quality.click()
+        items = page.locator(".rh-quality-menu [role=menuitemradio]")
+        assert items.last.inner_text() == "Auto"
+        items.first.click()
+        assert player(page, "currentLevel") >= 0
+        assert quality.get_attribute("aria-label") != "Quality: Auto"
+
+
+def test_keyboard_seeks_mutes_and_pauses(
+    page: Page, media_server: ServerProcess, lesson: dict[str, Any]
+) -> None:
+    open_embed(page, media_server, public_id(lesson))
+    page.wait_for_function("window.reelhousePlayer.duration > 0")
+    assert player(page, "currentTime") == 0
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("Math.abs(window.reelhousePlayer.currentTime - 5) < 0.01")
+    assert page.locator(".rh-seekbar").get_attribute("aria-valuetext") == "0:05 of 0:10"
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("window.reelhousePlayer.currentTime === 0")
+    page.keyboard.press("m")
+    assert player(page, "video.muted") is True
+    assert page.locator(".rh-mute").get_attribute("aria-label") == "Unmute"
+    page.keyboard.press("k")
+    page.wait_for_function("window.reelhousePlayer.state === 'playing'")
+    page.keyboard.press(" ")
+    page.wait_for_function("window.reelhousePlayer.state === 'paused'")
+
+
+def test_fits_a_phone(
+    browser: Browser, media_server: ServerProcess, lesson: dict[str, Any]
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 640}, has_touch=True)
+    try:
+        page = context.new_page()
+        open_embed(page, media_server, public_id(lesson))
+        bar = page.locator(".rh-bar")
+        assert bar.evaluate("bar => bar.scrollWidth <= bar.clientWidth")
+        assert page.locator(".rh-fullscreen").is_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "embed-phone.png"))
+    finally:
+        context.close()
+
+
+async def _set_status(url: str, asset_id: str, status: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            await session.execute(update(Asset).where(Asset.id == asset_id).values(status=status))
+    finally:
+        await engine.dispose()
+
+
+def set_status(server: ServerProcess, asset_id: str, status: str) -> None:
+    asyncio.run(_set_status(database_url(server), asset_id, status))
+
+
+def test_preparing_video_says_so_then_starts_when_ready(
+    page: Page, media_server: ServerProcess, lesson: dict[str, Any]
+) -> None:
+    set_status(media_server, lesson["id"], "preparing")
+    try:
+        open_embed(page, media_server, public_id(lesson))
+        page.wait_for_function("window.reelhousePlayer.state === 'preparing'")
+        message = page.locator(".rh-message")
+        assert message.inner_text() == "This video is still being prepared"
+        assert message.get_attribute("role") == "status"
+    finally:
+        set_status(media_server, lesson["id"], "ready")
+    page.wait_for_function("window.reelhousePlayer.state === 'paused'", timeout=20_000)
+    assert message.is_hidden()
+
+
+def test_signed_video_without_token_asks_for_a_signed_link(
+    page: Page, media_server: ServerProcess, lesson: dict[str, Any]
+) -> None:
+    with media_server.client() as api:
+        created = api.post(
+            f"/video/v1/assets/{lesson['id']}/playback-ids", json={"policy": "signed"}
+        )
+        assert created.status_code == 201, created.text
+    signed_id = created.json()["data"]["id"]
+    open_embed(page, media_server, signed_id)
+    page.wait_for_function("window.reelhousePlayer.state === 'error'")
+    assert page.locator(".rh-message").inner_text() == "This video needs a valid signed link"
+    assert player(page, "error")["status"] == 403
+
+
+def test_unknown_and_malformed_ids(page: Page, media_server: ServerProcess) -> None:
+    open_embed(page, media_server, "pb0000000000000000000000unknown")
+    page.wait_for_function("window.reelhousePlayer.state === 'error'")
+    assert page.locator(".rh-message").inner_text() == "This video does not exist"
+    response = page.goto(f"{media_server.base_url}/embed/not..valid")
+    assert response is not None
+    assert response.status == 400
+    assert page.locator(".rh-message").inner_text() == "This is not a valid video link"
+
+
+# -- @mux/upchunk from a page on another origin -------------------------------------------------
+
+UPLOAD_PAGE = """<!doctype html><meta charset="utf-8"><title>upchunk</title>
+<script src="upchunk.js"></script>"""
+
+UPLOAD_SCRIPT = """([endpoint, size]) => new Promise((resolve) => {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) % 251;
+  const file = new File([bytes], "x.mp4", { type: "video/mp4" });
+  const upload = UpChunk.createUpload({ endpoint, file, chunkSize: 256 });
+  const chunks = [];
+  upload.on("chunkSuccess", (event) => chunks.push(event.detail.response.statusCode));
+  upload.on("success", () => resolve({ ok: true, chunks }));
+  upload.on("error", (event) => resolve({ ok: false, detail: String(event.detail.message) }));
+})"""
+
+
+def upload_pattern(size: int) -> bytes:
+    return bytes((i * 31 + 7) % 251 for i in range(size))
+
+
+@contextlib.contextmanager
+def static_site(folder: Path) -> Iterator[str]:
+    """A plain HTTP server for ``folder`` on its own port: a different origin from reelhouse."""
+    port = free_port()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_upchunk_uploads_cross_origin(
+    page: Page, media_server: ServerProcess, tmp_path: Path
+) -> None:
+    if not UPCHUNK.exists():
+        pytest.fail("@mux/upchunk is missing: run `make install` (npm install)")
+    shutil.copy(UPCHUNK, tmp_path / "upchunk.js")
+    (tmp_path / "index.html").write_text(UPLOAD_PAGE)
+    size = 3 * 1024 * 1024 + 4321
+    with static_site(tmp_path) as origin:
+        with media_server.client() as api:
+            upload = create_direct_upload(api, cors_origin=origin)
+        page.goto(f"{origin}/index.html")
+        result = page.evaluate(UPLOAD_SCRIPT, [str(upload["url"]), size])
+    assert result["ok"], result
+    chunks = result["chunks"]
+    assert len(chunks) == 13  # 12 full 256 KiB chunks and the tail
+    assert set(chunks[:-1]) == {308}, chunks
+    assert chunks[-1] in (200, 201)
+    assert stored_bytes(media_server.data_dir, str(upload["id"])) == upload_pattern(size)
