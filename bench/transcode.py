@@ -329,11 +329,13 @@ def report(res: dict) -> str:
         f"`{res['preset']}`; {res['rounds']} round(s), order rotated; media {media:.2f} s.",
         "",
         "| approach | source | wall s (median) | samples | CPU s | realtime x | CPU-s/media-s "
-        "| speed vs naive | video h / core-h | first segment, every rung (+audio) |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| speed vs naive (wall) | CPU vs naive | video h / core-h "
+        "| first segment, every rung (+audio) |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, x in s.items():
         ratio = f"{naive['wall_median'] / x['wall_median']:.2f}x" if naive else "-"
+        cpu_ratio = f"{naive['cpu_median'] / x['cpu_median']:.2f}x" if naive else "-"
         src = res["sources"][res["approach_source"][key]]
         first = f"{x['first_segment_every_video_rung']:.2f} s"
         if encode.AUDIO_DIR in x["first_segment_per_rung"]:
@@ -342,8 +344,14 @@ def report(res: dict) -> str:
             f"| {LABELS[key]} | {res['approach_source'][key]} ({src['video_kbps']} kbit/s) "
             f"| {x['wall_median']:.1f} | {', '.join(f'{w:.1f}' for w in x['wall_all'])} "
             f"| {x['cpu_median']:.1f} | {x['rtf']:.2f} | {x['cpu_per_media_s']:.2f} | {ratio} "
-            f"| {x['video_hours_per_core_hour']:.3f} | {first} |"
+            f"| {cpu_ratio} | {x['video_hours_per_core_hour']:.3f} | {first} |"
         )
+    if naive:
+        lines += ["", "Speed vs naive per round (naive wall / wall of the same round):", ""]
+        for key, x in s.items():
+            if key != "naive":
+                per = zip(naive["wall_all"], x["wall_all"], strict=False)
+                lines.append(f"* {key}: " + ", ".join(f"{n / w:.2f}x" for n, w in per))
     lines += ["", "First segment per rung (median s since the job started):", ""]
     for key, x in s.items():
         per = ", ".join(f"{n} {v:.2f}" for n, v in x["first_segment_per_rung"].items())

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
     redis_url: str | None = None
     public_url: str | None = None
+    stream_host: str | None = None
+    image_host: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     ffmpeg: str | None = None

@@ -13,8 +13,11 @@ import contextlib
 import functools
 import http.server
 import shutil
+import struct
 import threading
+import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +107,9 @@ def open_embed(page: Page, server: ServerProcess, playback_id: str, query: str =
     response = page.goto(f"{server.base_url}/embed/{playback_id}{query}")
     assert response is not None
     assert response.headers["content-security-policy"] == CSP
-    page.wait_for_function("window.reelhousePlayer && window.reelhousePlayer.state !== 'loading'")
+    page.wait_for_function(
+        "() => window.reelhousePlayer && window.reelhousePlayer.state !== 'loading'"
+    )
     return response.status
 
 
@@ -119,11 +124,14 @@ def test_embed_plays_the_stream_muted(
     assert open_embed(page, media_server, public_id(lesson)) == 200
     assert player(page, "state") == "paused", player(page, "error")
     page.evaluate("window.reelhousePlayer.video.muted = true; window.reelhousePlayer.play()")
-    page.wait_for_function("window.reelhousePlayer.currentTime > 2", timeout=60_000)
+    page.wait_for_function("() => window.reelhousePlayer.currentTime > 2", timeout=60_000)
     assert player(page, "state") == "playing"
     assert player(page, "fatalErrors") == []
     assert player(page, "levels"), "hls.js parsed no renditions"
     assert not [p for p in problems if "Content Security Policy" in p or "uncaught" in p]
+    page.mouse.move(640, 360)
+    page.mouse.move(640, 680)  # wakes the controls, which hide while playing
+    page.wait_for_timeout(300)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "embed-playing.png"))
     quality = page.locator(".rh-quality-button")
@@ -140,20 +148,20 @@ def test_keyboard_seeks_mutes_and_pauses(
     page: Page, media_server: ServerProcess, lesson: dict[str, Any]
 ) -> None:
     open_embed(page, media_server, public_id(lesson))
-    page.wait_for_function("window.reelhousePlayer.duration > 0")
+    page.wait_for_function("() => window.reelhousePlayer.duration > 0")
     assert player(page, "currentTime") == 0
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("Math.abs(window.reelhousePlayer.currentTime - 5) < 0.01")
+    page.wait_for_function("() => Math.abs(window.reelhousePlayer.currentTime - 5) < 0.01")
     assert page.locator(".rh-seekbar").get_attribute("aria-valuetext") == "0:05 of 0:10"
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function("window.reelhousePlayer.currentTime === 0")
+    page.wait_for_function("() => window.reelhousePlayer.currentTime === 0")
     page.keyboard.press("m")
     assert player(page, "video.muted") is True
     assert page.locator(".rh-mute").get_attribute("aria-label") == "Unmute"
     page.keyboard.press("k")
-    page.wait_for_function("window.reelhousePlayer.state === 'playing'")
+    page.wait_for_function("() => window.reelhousePlayer.state === 'playing'")
     page.keyboard.press(" ")
-    page.wait_for_function("window.reelhousePlayer.state === 'paused'")
+    page.wait_for_function("() => window.reelhousePlayer.state === 'paused'")
 
 
 def test_fits_a_phone(
@@ -182,7 +190,9 @@ async def _set_status(url: str, asset_id: str, status: str) -> None:
 
 
 def set_status(server: ServerProcess, asset_id: str, status: str) -> None:
-    asyncio.run(_set_status(database_url(server), asset_id, status))
+    """Set an asset's status by hand (in a thread: Playwright's loop owns this one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _set_status(database_url(server), asset_id, status)).result()
 
 
 def test_preparing_video_says_so_then_starts_when_ready(
@@ -191,13 +201,13 @@ def test_preparing_video_says_so_then_starts_when_ready(
     set_status(media_server, lesson["id"], "preparing")
     try:
         open_embed(page, media_server, public_id(lesson))
-        page.wait_for_function("window.reelhousePlayer.state === 'preparing'")
+        page.wait_for_function("() => window.reelhousePlayer.state === 'preparing'")
         message = page.locator(".rh-message")
         assert message.inner_text() == "This video is still being prepared"
         assert message.get_attribute("role") == "status"
     finally:
         set_status(media_server, lesson["id"], "ready")
-    page.wait_for_function("window.reelhousePlayer.state === 'paused'", timeout=20_000)
+    page.wait_for_function("() => window.reelhousePlayer.state === 'paused'", timeout=20_000)
     assert message.is_hidden()
 
 
@@ -211,14 +221,14 @@ def test_signed_video_without_token_asks_for_a_signed_link(
         assert created.status_code == 201, created.text
     signed_id = created.json()["data"]["id"]
     open_embed(page, media_server, signed_id)
-    page.wait_for_function("window.reelhousePlayer.state === 'error'")
+    page.wait_for_function("() => window.reelhousePlayer.state === 'error'")
     assert page.locator(".rh-message").inner_text() == "This video needs a valid signed link"
     assert player(page, "error")["status"] == 403
 
 
 def test_unknown_and_malformed_ids(page: Page, media_server: ServerProcess) -> None:
     open_embed(page, media_server, "pb0000000000000000000000unknown")
-    page.wait_for_function("window.reelhousePlayer.state === 'error'")
+    page.wait_for_function("() => window.reelhousePlayer.state === 'error'")
     assert page.locator(".rh-message").inner_text() == "This video does not exist"
     response = page.goto(f"{media_server.base_url}/embed/not..valid")
     assert response is not None
@@ -281,3 +291,48 @@ def test_upchunk_uploads_cross_origin(
     assert set(chunks[:-1]) == {308}, chunks
     assert chunks[-1] in (200, 201)
     assert stored_bytes(media_server.data_dir, str(upload["id"])) == upload_pattern(size)
+
+
+def test_storyboard_previews_on_the_seek_bar(
+    page: Page, media_server: ServerProcess, lesson: dict[str, Any]
+) -> None:
+    pid = public_id(lesson)
+    board = {
+        "url": f"{media_server.base_url}/image/{pid}/storyboard.png",
+        "tile_width": 160,
+        "tile_height": 90,
+        "duration": 10,
+        "tiles": [{"start": 0, "x": 0, "y": 0}, {"start": 5, "x": 160, "y": 0}],
+    }
+    # Stands in for the image surface, whatever it answers today.
+    page.route(f"**/image/{pid}/storyboard.json", lambda route: route.fulfill(json=board))
+    page.route(
+        f"**/image/{pid}/storyboard.png",
+        lambda route: route.fulfill(body=PIXEL_PNG, content_type="image/png"),
+    )
+    open_embed(page, media_server, pid)
+    page.wait_for_function(
+        "() => window.reelhousePlayer.storyboard && window.reelhousePlayer.duration > 0"
+    )
+    seekbar = page.locator(".rh-seekbar").bounding_box()
+    assert seekbar is not None
+    page.mouse.move(seekbar["x"] + seekbar["width"] * 0.75, seekbar["y"] + seekbar["height"] / 2)
+    preview = page.locator(".rh-preview")
+    assert preview.is_visible()
+    assert page.locator(".rh-preview-time").inner_text() == "0:07"
+    image = page.locator(".rh-preview-image")
+    assert image.evaluate("el => el.style.backgroundPosition") == "-160px 0px"
+    assert image.evaluate("el => el.style.width") == "160px"
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+# A 1x1 grey sprite: enough for the browser to load it as the preview's background.
+PIXEL_PNG = (
+    b"\x89PNG\r\n\x1a\n"
+    + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    + png_chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+    + png_chunk(b"IEND", b"")
+)

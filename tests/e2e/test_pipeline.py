@@ -101,6 +101,6 @@ def test_clip_of_a_ready_asset_has_the_requested_duration(
         )
         assert created.status_code == 201, created.text
         clipped = wait_for_asset(api, created.json()["data"]["id"])
-    assert clipped["status"] == "ready", clipped
+    assert clipped["status"] == "ready", clipped.get("errors")
     assert clipped["ingest_type"] == "on_demand_clip"
     assert abs(clipped["duration"] - 2.5) <= 1 / 30 + 0.05

@@ -62,6 +62,7 @@ from reelhouse.delivery.paths import check_playback_id
 from reelhouse.delivery.playbacks import Playback, PlaybackCache, PublishedRendition, load_playback
 from reelhouse.delivery.ranges import none_match, quote_etag
 from reelhouse.delivery.responses import CORS, error_response, preflight
+from reelhouse.logs import get_logger
 from reelhouse.pipeline import images, runner
 from reelhouse.pipeline.errors import PipelineError
 from reelhouse.pipeline.playlists import MediaPlaylist, parse_media_playlist
@@ -84,6 +85,7 @@ OUTPUT_DEMUXER = "mp4"  # our fMP4 renditions
 IMAGE_LIMITS = runner.ResourceLimits(cpu_seconds=120, address_space_bytes=4 << 30)
 
 Run = Callable[..., Awaitable[runner.Completed]]
+log = get_logger("reelhouse.images")
 
 
 class InvalidImageRequest(MalformedPlaybackId):
@@ -282,7 +284,7 @@ class ImageHandlers:
     ) -> None:
         if await self.deps.store.exists(key):  # another request finished it meanwhile
             return
-        async with self.slots, self._workdir() as work:
+        async with self.slots, scratch(self.deps.scratch_dir) as work:
             out = work / f"out.{params.format}"
             if isinstance(params, images.ThumbnailParams):
                 path, demuxer, seek = await self._still_source(playback, facts, params, work)
@@ -315,11 +317,6 @@ class ImageHandlers:
 
     async def _ffmpeg(self, argv: list[str], outputs: Sequence[Path]) -> None:
         await ffmpeg_outputs(self.deps.run, argv, outputs, self.deps.timeout)
-
-    @contextlib.asynccontextmanager
-    async def _workdir(self) -> AsyncIterator[Path]:
-        async with scratch(self.deps.scratch_dir) as work:
-            yield work
 
     # -- storyboards ----------------------------------------------------------------------------
 
@@ -426,9 +423,11 @@ async def ffmpeg_outputs(
     try:
         done = await run(argv, timeout=timeout, limits=IMAGE_LIMITS)
     except (PipelineError, OSError) as exc:
+        log.warning("image.failed", reason=str(exc))
         raise ImageFailed("The image could not be made") from exc
     written = all(p.is_file() and p.stat().st_size > 0 for p in outputs)
     if not done.ok or not written:
+        log.warning("image.failed", returncode=done.returncode, stderr=done.stderr_text()[-2000:])
         raise ImageFailed("The image could not be made") from RuntimeError(
             done.stderr_text()[-2000:]
         )

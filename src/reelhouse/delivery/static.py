@@ -4,8 +4,9 @@
 ``low.mp4`` ... ``1080p.mp4``). The playback id passes the :class:`PlaybackGate` for audience
 ``v`` (a signed one needs ``?token=``); then the file answers:
 
-- 404 when the asset has no such file, or it was skipped or errored;
-- 412 while the asset or the file is still being prepared (mux-player's "not ready");
+- 412 while the asset is being prepared (whatever the name) or errored, and while the file
+  is being made (mux-player's "not ready");
+- 404 when the ready asset has no such file, or it was skipped or errored;
 - the stored object otherwise, with ``Range``, ``HEAD`` and ``ETag`` (see :mod:`.files`).
 
 ``?download=NAME`` adds ``Content-Disposition: attachment`` with that file name, sanitised.
@@ -105,12 +106,14 @@ class StaticFiles:
         access = await self._check(target.playback, request)
         if target.playback.status == AssetStatus.ERRORED:
             raise AssetErrored()
+        if target.playback.status != AssetStatus.READY:
+            raise AssetNotReady()
         state = target.settings.get(STATE_KEY)
         files = state.get("files", []) if isinstance(state, dict) else []
         entry = next((f for f in files if f.get("name") == name), None)
         if entry is None or entry.get("status") in ("skipped", "errored"):
             raise PlaybackNotFound()
-        if target.playback.status != AssetStatus.READY or entry.get("status") != "ready":
+        if entry.get("status") != "ready":
             raise AssetNotReady("This static rendition is still being prepared")
         key = static_rendition_key(
             target.playback.environment_id,

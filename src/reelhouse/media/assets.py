@@ -85,7 +85,7 @@ def _static_renditions(settings: dict[str, Any]) -> dict[str, Any] | None:
     # What was asked for; the static-rendition job replaces this with what it made.
     produced = settings.get("static_renditions_state")
     if isinstance(produced, dict):
-        return produced
+        return produced if produced.get("files") else None
     wanted = settings.get("static_renditions") or []
     if wanted:
         return {"status": "preparing", "files": [_static_file(w) for w in wanted]}

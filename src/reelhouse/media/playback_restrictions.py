@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.db.models import PlaybackRestriction
@@ -190,18 +190,20 @@ async def create_restriction(
     return row
 
 
+def _scoped(environment_id: str, restriction_id: str) -> Select[PlaybackRestriction]:
+    return select(PlaybackRestriction).where(
+        PlaybackRestriction.id == restriction_id,
+        PlaybackRestriction.environment_id == environment_id,
+    )
+
+
 async def get_restriction(
     session: AsyncSession, environment_id: str, restriction_id: str
 ) -> PlaybackRestriction:
     """The restriction of ``environment_id``; anything else is ``NotFound``."""
-    if not is_well_formed(restriction_id):
-        raise NotFound()
-    row = await session.scalar(
-        select(PlaybackRestriction).where(
-            PlaybackRestriction.id == restriction_id,
-            PlaybackRestriction.environment_id == environment_id,
-        )
-    )
+    row = None
+    if is_well_formed(restriction_id):
+        row = await session.scalar(_scoped(environment_id, restriction_id))
     if row is None:
         raise NotFound()
     return row
@@ -255,10 +257,5 @@ async def find_rules(
     """The rules of ``restriction_id`` in ``environment_id``, or None (for the playback gate)."""
     if not is_well_formed(restriction_id):
         return None
-    row = await session.scalar(
-        select(PlaybackRestriction).where(
-            PlaybackRestriction.id == restriction_id,
-            PlaybackRestriction.environment_id == environment_id,
-        )
-    )
+    row = await session.scalar(_scoped(environment_id, restriction_id))
     return None if row is None else Rules.of(row)

@@ -7,6 +7,7 @@ slow work between them and hold no state of their own.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse import events
 from reelhouse.db.models import Asset, Rendition
-from reelhouse.jobs.defer import defer_job
+from reelhouse.jobs.defer import AlreadyQueued, defer_job
 from reelhouse.media import static_renditions
 from reelhouse.media.assets import FETCH_TASK, PREPARE_TASK, append_asset_event
 from reelhouse.states import AssetStatus, Kind, transition
 
 ENCODE_TASK = "reelhouse.encode_asset"
+STORYBOARD_TASK = "reelhouse.make_storyboard"
 __all__ = ["ENCODE_TASK", "FETCH_TASK", "PREPARE_TASK"]
 
 
@@ -140,6 +142,13 @@ async def publish(
     asset.ready_at = now
     await session.flush()
     await static_renditions.plan_on_publish(session, asset, now)
+    with contextlib.suppress(AlreadyQueued):  # a waiting job builds the current version anyway
+        await defer_job(
+            session,
+            STORYBOARD_TASK,
+            {"asset_id": asset.id, "version": version},
+            queueing_lock=f"storyboard:{asset.id}",
+        )
     await append_asset_event(session, asset, events.ASSET_READY, now)
 
 

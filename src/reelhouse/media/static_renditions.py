@@ -92,12 +92,11 @@ def _legacy(asset: Asset) -> bool:
 async def _save(
     session: AsyncSession, asset: Asset, files: list[dict[str, Any]], now: datetime
 ) -> None:
-    """Store ``files`` (None state when empty) and announce a settled aggregate status."""
-    settings = {k: v for k, v in (asset.settings or {}).items() if k != STATE_KEY}
+    """Store ``files`` and announce a settled aggregate status. The state stays (with no
+    files) once anything was planned, so what was asked at creation is not asked again."""
     before = files_of(asset)
-    if files:
-        settings[STATE_KEY] = {"status": aggregate_status(files), "files": files}
-    asset.settings = settings
+    state = {"status": aggregate_status(files), "files": files}
+    asset.settings = {**(asset.settings or {}), STATE_KEY: state}
     asset.updated_at = now
     await session.flush()
     was = aggregate_status(before) if before else None
@@ -205,6 +204,31 @@ async def defer_make(session: AsyncSession, asset: Asset) -> None:
         return
 
 
+def _planned(asset: Asset, random_bytes: RandomBytes) -> list[dict[str, Any]]:
+    """The asset's files; before any state exists, the files asked for at creation."""
+    settings = asset.settings or {}
+    if STATE_KEY in settings:
+        return files_of(asset)
+    files: list[dict[str, Any]] = []
+    for wanted in settings.get("static_renditions") or []:
+        name = mp4.file_name(wanted["resolution"])
+        if all(f["name"] != name for f in files):
+            files.append(_new_file(name, "advanced", wanted.get("passthrough"), random_bytes))
+    return files
+
+
+async def _created(
+    session: AsyncSession,
+    asset: Asset,
+    files: list[dict[str, Any]],
+    before: set[str],
+    now: datetime,
+) -> None:
+    for entry in files:
+        if entry["id"] not in before:
+            await _file_event(session, asset, FILE_CREATED, entry, now)
+
+
 async def plan_on_publish(
     session: AsyncSession,
     asset: Asset,
@@ -213,28 +237,19 @@ async def plan_on_publish(
 ) -> None:
     """Called as ``asset`` becomes ready on a new version: (re)make every requested file from
     it. Does nothing when no static rendition was asked for."""
-    settings = asset.settings or {}
-    files = files_of(asset)
-    fresh = STATE_KEY not in settings
-    if fresh:
-        for wanted in settings.get("static_renditions") or []:
-            name = mp4.file_name(wanted["resolution"])
-            if all(f["name"] != name for f in files):
-                files.append(_new_file(name, "advanced", wanted.get("passthrough"), random_bytes))
-    mp4_support = str(settings.get("mp4_support") or "none")
+    before = {f["id"] for f in files_of(asset)}
+    files = _planned(asset, random_bytes)
+    mp4_support = str((asset.settings or {}).get("mp4_support") or "none")
     if mp4_support != "none":
         rungs, has_audio = await published_rungs(session, asset)
-        files = _with_standard(
-            files, mp4.standard_names(mp4_support, rungs, has_audio), random_bytes
-        )
+        names = mp4.standard_names(mp4_support, rungs, has_audio)
+        files = _with_standard(files, names, random_bytes)
     if not files:
         return
+    await _created(session, asset, files, before, now)
     await _schedule(session, asset, files, {f["id"] for f in files}, now)
     if mp4_support != "none" and _preparing(asset):
         await append_asset_event(session, asset, LEGACY_PREPARING, now)
-    if fresh:
-        for entry in files:
-            await _file_event(session, asset, FILE_CREATED, entry, now)
 
 
 # --- the API's use cases -----------------------------------------------------------------------
@@ -250,19 +265,24 @@ async def set_mp4_support(
     random_bytes: RandomBytes = secrets.token_bytes,
 ) -> Asset:
     """``PUT .../mp4-support``: store the legacy setting; on a ready asset make the standard
-    files it now asks for and drop the ones it no longer does."""
+    files it now asks for and drop the ones it no longer does (a preparing asset gets them
+    when it is published)."""
     asset = await scoped_asset(session, environment_id, asset_id, for_update=True)
     had_standard = any(f.get("type") == "standard" for f in files_of(asset))
     asset.settings = {**(asset.settings or {}), "mp4_support": mp4_support}
-    files = files_of(asset)
+    asset.updated_at = now
     if asset.status != AssetStatus.READY:
-        await _save(session, asset, _with_standard(files, [], random_bytes), now)
+        if STATE_KEY in asset.settings:
+            await _save(session, asset, _with_standard(files_of(asset), [], random_bytes), now)
+        await session.flush()
         return asset
+    files = files_of(asset)
     rungs, has_audio = await published_rungs(session, asset)
     names = mp4.standard_names(mp4_support, rungs, has_audio) if mp4_support != "none" else []
     old = {f["id"] for f in files}
     files = _with_standard(files, names, random_bytes)
     added = {f["id"] for f in files} - old
+    await _created(session, asset, files, old, now)
     await _schedule(session, asset, files, added, now)
     if mp4_support == "none" and had_standard:
         await append_asset_event(session, asset, LEGACY_DELETED, now)
@@ -287,16 +307,17 @@ async def add_static_rendition(
     if asset.status == AssetStatus.ERRORED:
         raise InvalidParameters("the asset errored: there is nothing to make a file from")
     name = mp4.file_name(resolution)
-    files = files_of(asset)
+    before = {f["id"] for f in files_of(asset)}
+    files = _planned(asset, random_bytes)
     if any(f["name"] == name for f in files):
         raise InvalidParameters(f"the asset already has a static rendition {name}")
     entry = _new_file(name, "advanced", passthrough, random_bytes)
     files.append(entry)
+    await _created(session, asset, files, before, now)
     if asset.status == AssetStatus.READY:
         await _schedule(session, asset, files, {entry["id"]}, now)
     else:  # planned when the asset is published
         await _save(session, asset, files, now)
-    await _file_event(session, asset, FILE_CREATED, entry, now)
     return entry
 
 

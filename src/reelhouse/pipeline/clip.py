@@ -35,5 +35,5 @@ def clip_argv(
     argv += ["-ss", f"{start:.3f}", *input_args(source, probe), "-t", f"{end - start:.3f}"]
     argv += ["-map", "0:v:0?", "-map", "0:a:0?", "-map_metadata", "-1", "-sn", "-dn"]
     argv += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p"]
-    argv += ["-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(out)]
+    argv += ["-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", "-f", "mp4", str(out)]
     return argv

@@ -301,7 +301,8 @@ def animated_argv(
 @dataclass(frozen=True)
 class StoryboardLayout:
     """Tile ``i`` shows time ``i * interval`` and sits at column ``i % columns``, row
-    ``i // columns`` of the sprite; the last tile runs to ``duration``."""
+    ``i // columns`` of the sprite; the last tile runs to ``duration`` (a remainder under half
+    an interval joins it rather than getting a tile of its own)."""
 
     duration: float
     interval: float
@@ -323,7 +324,7 @@ class StoryboardLayout:
         return [
             (
                 round(i * self.interval, 3),
-                round(min((i + 1) * self.interval, self.duration), 3),
+                round(self.duration if i == self.count - 1 else (i + 1) * self.interval, 3),
                 (i % self.columns) * self.tile_width,
                 (i // self.columns) * self.tile_height,
             )
@@ -350,7 +351,7 @@ def plan_storyboard(duration: float, width: int, height: int) -> StoryboardLayou
     second; tiles 256 px wide (height from the aspect ratio, even), 10 to a row."""
     target = 50 if duration < 15 * 60 else 100
     interval = max(duration / target, STORYBOARD_MIN_INTERVAL)
-    count = max(1, math.ceil(duration / interval - 1e-6))
+    count = max(1, math.ceil(duration / interval - 0.5))
     tile_height = max(2, round(STORYBOARD_TILE_WIDTH * height / max(width, 1) / 2) * 2)
     columns = min(count, STORYBOARD_COLUMNS)
     return StoryboardLayout(

@@ -19,6 +19,7 @@ from reelhouse.composition import object_store
 from reelhouse.config import Settings
 from reelhouse.db.engine import create_engine, session_factory
 from reelhouse.db.locks import PgAdvisoryLocker
+from reelhouse.delivery.images import ImageDeps, image_routes
 from reelhouse.delivery.routes import DeliveryDeps, stream_routes
 from reelhouse.delivery.signed import SignedPlayback, stored_secret
 from reelhouse.ingest.chunked import ChunkedPutFrontend
@@ -29,11 +30,15 @@ from reelhouse.ingest.routes import UploadRoutes
 from reelhouse.ingest.tus import TusFrontend
 from reelhouse.ingest.uploads import IngestConfig, Uploads
 from reelhouse.metrics import Metrics
+from reelhouse.pipeline.ffmpeg import locate_ffmpeg
 from reelhouse.server.errors import install_error_handlers
 from reelhouse.server.health import health_routes
+from reelhouse.server.hosts import HostRouting
 from reelhouse.server.middleware import RequestContext
 from reelhouse.server.upload_hooks import DirectUploadHooks, FilesHooks, HookDeps
 from reelhouse.storage import layout
+from reelhouse.web.embed import EmbedDeps, embed_routes
+from reelhouse.web.static import static_mount
 
 
 def utcnow() -> datetime:
@@ -141,21 +146,33 @@ def create_app(
     )
     # Uploads, playback and health are plain Starlette routes ahead of the REST API, so their
     # hot paths skip FastAPI's middleware stack; everything else falls through to the API.
+    gate = SignedPlayback.from_sessions(
+        sessions, stored_secret(settings.data_dir / "playback_secret"), clock
+    )
+    images = ImageDeps(
+        sessions=sessions,
+        store=objects,
+        clock=clock,
+        ffmpeg=locate_ffmpeg(settings.ffmpeg),
+        scratch_dir=settings.scratch_dir,
+        gate=gate,
+        uploads_dir=settings.uploads_dir,
+        inputs_dir=settings.inputs_dir,
+        public_url=settings.public_url,
+    )
     surfaces = [
         *direct_routes.direct("/upload/{target}"),
         *files_routes.collection("/files/"),
-        *stream_routes(
-            DeliveryDeps(
-                sessions=sessions,
-                store=objects,
-                clock=clock,
-                gate=SignedPlayback.from_sessions(
-                    sessions, stored_secret(settings.data_dir / "playback_secret"), clock
-                ),
-            )
-        ),
+        *stream_routes(DeliveryDeps(sessions=sessions, store=objects, clock=clock, gate=gate)),
+        *image_routes(images),
+        *embed_routes(EmbedDeps()),
+        static_mount(),
         *health_routes(engine, settings.uploads_dir, metrics),
     ]
     app = Starlette(routes=[*surfaces, Mount("/", app=api)], lifespan=lifespan)
     app.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
-    return RequestContext(app, metrics)
+    return HostRouting(
+        RequestContext(app, metrics),
+        stream_host=settings.stream_host,
+        image_host=settings.image_host,
+    )

@@ -91,9 +91,12 @@ async def _video_source(
         return None
     source = source_path(deps, asset)
     if track.passthrough and source.exists():
-        probed = await probe(source)
-        video = next((v for v in probed.video if v.decodable), None)
-        if video is not None:
+        try:
+            probed = await probe(source)
+        except PipelineError:  # the segments hold the same video
+            probed = None
+        video = next((v for v in probed.video if v.decodable), None) if probed else None
+        if probed is not None and video is not None:
             return mp4.Source(source, probed.demuxer, str(video.index))
     return await _track_source(deps, track, "v:0", scratch, gathered)
 

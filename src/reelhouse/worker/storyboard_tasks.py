@@ -16,10 +16,9 @@ from reelhouse.db.models import Asset, Rendition
 from reelhouse.delivery.images import StoryboardTarget, build_storyboard
 from reelhouse.delivery.playbacks import PublishedRendition
 from reelhouse.logs import get_logger
+from reelhouse.media.processing import STORYBOARD_TASK
 from reelhouse.states import AssetStatus
 from reelhouse.worker.media_tasks import MediaDeps
-
-STORYBOARD_TASK = "reelhouse.make_storyboard"
 
 log = get_logger("reelhouse.worker.storyboards")
 _RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=5)

@@ -122,6 +122,9 @@ VIDEO = Source(Path("/scratch/720p.src.mp4"), "mov", "v:0")
 AUDIO = Source(Path("/scratch/audio.src.mp4"), "mov", "a:0")
 HEAD = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 TAIL = ["-c", "copy", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1"]
+MP4_OUT = ["-movflags", "+faststart", "-f", "mp4", "file:/out/x.mp4"]
+M4A_OUT = ["-movflags", "+faststart", "-f", "ipod", "file:/out/x.mp4"]
+SOURCE_IN = ["-f", "matroska", "-protocol_whitelist", "file", "-i", "file:/uploads/abc"]
 
 
 def _in(source: Source) -> list[str]:
@@ -134,27 +137,22 @@ def _in(source: Source) -> list[str]:
         (
             VIDEO,
             AUDIO,
-            [*HEAD, *_in(VIDEO), *_in(AUDIO), "-map", "0:v:0", "-map", "1:a:0", *TAIL]
-            + ["-movflags", "+faststart", "-f", "mp4", "file:/out/x.mp4"],
+            [*HEAD, *_in(VIDEO), *_in(AUDIO), "-map", "0:v:0", "-map", "1:a:0", *TAIL, *MP4_OUT],
         ),
         (
             VIDEO,
             None,
-            [*HEAD, *_in(VIDEO), "-map", "0:v:0", *TAIL]
-            + ["-movflags", "+faststart", "-f", "mp4", "file:/out/x.mp4"],
+            [*HEAD, *_in(VIDEO), "-map", "0:v:0", *TAIL, *MP4_OUT],
         ),
         (
             None,
             AUDIO,
-            [*HEAD, *_in(AUDIO), "-map", "0:a:0", *TAIL]
-            + ["-movflags", "+faststart", "-f", "ipod", "file:/out/x.mp4"],
+            [*HEAD, *_in(AUDIO), "-map", "0:a:0", *TAIL, *M4A_OUT],
         ),
         (
             Source(Path("/uploads/abc"), "matroska", "0"),
             AUDIO,
-            [*HEAD, "-f", "matroska", "-protocol_whitelist", "file", "-i", "file:/uploads/abc"]
-            + [*_in(AUDIO), "-map", "0:0", "-map", "1:a:0", *TAIL]
-            + ["-movflags", "+faststart", "-f", "mp4", "file:/out/x.mp4"],
+            [*HEAD, *SOURCE_IN, *_in(AUDIO), "-map", "0:0", "-map", "1:a:0", *TAIL, *MP4_OUT],
         ),
     ],
 )
