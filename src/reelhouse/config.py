@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     ffmpeg: str | None = None
 
     bootstrap_token: str | None = None
+    playback_secret: str | None = Field(default=None, min_length=32)
     webhook_url: str | None = None
     webhook_secret: str | None = None
 

@@ -12,6 +12,7 @@ import typer
 import uvloop
 
 from reelhouse.cli import doctor as doctor_cmd
+from reelhouse.cli import keys as keys_cmd
 from reelhouse.cli import tokens as tokens_cmd
 from reelhouse.cli import upload as upload_cmd
 from reelhouse.cli import webhooks as webhooks_cmd
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 app.add_typer(tokens_cmd.app, name="tokens")
 app.add_typer(webhooks_cmd.app, name="webhooks")
+app.add_typer(keys_cmd.app, name="keys")
+app.command("sign")(keys_cmd.sign)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("upload")(upload_cmd.upload)
 

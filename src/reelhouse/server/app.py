@@ -22,6 +22,7 @@ from reelhouse.db.locks import PgAdvisoryLocker
 from reelhouse.delivery.images import ImageDeps, image_routes
 from reelhouse.delivery.routes import DeliveryDeps, stream_routes
 from reelhouse.delivery.signed import SignedPlayback, stored_secret
+from reelhouse.delivery.static import static_routes
 from reelhouse.ingest.chunked import ChunkedPutFrontend
 from reelhouse.ingest.draft import DraftFrontend
 from reelhouse.ingest.errors import Locked
@@ -146,9 +147,13 @@ def create_app(
     )
     # Uploads, playback and health are plain Starlette routes ahead of the REST API, so their
     # hot paths skip FastAPI's middleware stack; everything else falls through to the API.
-    gate = SignedPlayback.from_sessions(
-        sessions, stored_secret(settings.data_dir / "playback_secret"), clock
+    playback_secret = (
+        settings.playback_secret.encode()
+        if settings.playback_secret
+        else stored_secret(settings.data_dir / "playback_secret")
     )
+    gate = SignedPlayback.from_sessions(sessions, playback_secret, clock)
+    delivery = DeliveryDeps(sessions=sessions, store=objects, clock=clock, gate=gate)
     images = ImageDeps(
         sessions=sessions,
         store=objects,
@@ -163,7 +168,8 @@ def create_app(
     surfaces = [
         *direct_routes.direct("/upload/{target}"),
         *files_routes.collection("/files/"),
-        *stream_routes(DeliveryDeps(sessions=sessions, store=objects, clock=clock, gate=gate)),
+        *static_routes(delivery),
+        *stream_routes(delivery),
         *image_routes(images),
         *embed_routes(EmbedDeps()),
         static_mount(),

@@ -34,6 +34,7 @@ from reelhouse.metrics import Metrics
 from reelhouse.pipeline.ffmpeg import locate_ffmpeg
 from reelhouse.webhooks import WebhookDeps
 from reelhouse.worker.media_tasks import MediaDeps, register_media_tasks
+from reelhouse.worker.static_tasks import register_static_tasks
 from reelhouse.worker.storyboard_tasks import register_storyboard_tasks
 from reelhouse.worker.webhook_tasks import register_webhook_tasks
 
@@ -201,6 +202,7 @@ async def run_embedded_worker(
     register_tasks(app, deps)
     register_media_tasks(app, media)
     register_storyboard_tasks(app, media)
+    register_static_tasks(app, media)
     register_webhook_tasks(
         app,
         WebhookDeps(

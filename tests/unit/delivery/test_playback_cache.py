@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reelhouse.delivery.access import PublicOnly
-from reelhouse.delivery.errors import TokenRequired
 from reelhouse.delivery.playbacks import Playback, PlaybackCache
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -94,10 +92,3 @@ async def test_oldest_entries_are_evicted(world: World) -> None:
     await cache.get("p2")
     await cache.get("p1")
     assert world.loads == ["p1", "p2", "p3", "p1"]
-
-
-def test_public_only_gate() -> None:
-    public = Playback("p", "public", "e", "a", "ready", 1, ())
-    PublicOnly().check(public, None, "v")
-    with pytest.raises(TokenRequired, match="requires a signed token"):
-        PublicOnly().check(replace(public, policy="signed"), "a.b.c", "v")
