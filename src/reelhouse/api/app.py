@@ -11,6 +11,7 @@ from reelhouse.api.playback_ids import playback_ids_router
 from reelhouse.api.playback_restrictions import playback_restrictions_router
 from reelhouse.api.signing_keys import signing_keys_router
 from reelhouse.api.static_renditions import static_renditions_router
+from reelhouse.api.text_tracks import text_tracks_router
 from reelhouse.api.uploads import uploads_router
 from reelhouse.api.webhooks import webhooks_router
 
@@ -24,6 +25,7 @@ def build_api_router(deps: ApiDeps) -> APIRouter:
     router.include_router(assets_router(deps))
     router.include_router(playback_ids_router(deps))
     router.include_router(static_renditions_router(deps))
+    router.include_router(text_tracks_router(deps))
     router.include_router(webhooks_router(deps))
     router.include_router(signing_keys_router(deps))
     router.include_router(playback_restrictions_router(deps))

@@ -293,3 +293,28 @@ class PlaybackRestriction(Base):
     user_agent: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class TextTrack(Base):
+    """A subtitles track added to an asset from a caption file (SRT or WebVTT) at ``url``.
+    ``preparing`` until the fetch job stores the converted WebVTT at ``object_key`` (``ready``)
+    or refuses the file (``errored``, with ``error`` = ``{type, messages}``)."""
+
+    __tablename__ = "text_tracks"
+    __table_args__ = (Index("ix_text_tracks_asset", "asset_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    environment_id: Mapped[str] = mapped_column(Text, ForeignKey("environments.id"))
+    asset_id: Mapped[str] = mapped_column(Text, ForeignKey("assets.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(Text)
+    language_code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    closed_captions: Mapped[bool] = mapped_column(Boolean, default=False)
+    text_type: Mapped[str] = mapped_column(Text, default="subtitles")
+    text_source: Mapped[str] = mapped_column(Text, default="uploaded")
+    passthrough: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url: Mapped[str] = mapped_column(Text)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    object_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 from sqlalchemy import select
@@ -377,7 +378,9 @@ class ImageHandlers:
         base = self.deps.public_url or f"{request.url.scheme}://{request.url.netloc}"
         url = f"{base.rstrip('/')}{self.prefix}/{playback_id}/storyboard.{fmt}"
         token = request.query_params.get("token")
-        return f"{url}?token={token}" if token else url
+        # Percent-encoded: a JWT is unchanged (its characters are all unreserved), while an
+        # unchecked value (a public id ignores the token) cannot add lines or cues to the VTT.
+        return f"{url}?token={quote(token, safe='')}" if token else url
 
 
 # -- the shell shared with the storyboard job ----------------------------------------------------

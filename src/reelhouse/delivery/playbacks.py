@@ -2,8 +2,9 @@
 
 A stream request needs the playback id's policy, its asset's status and published output
 ``version``, and that version's renditions. :func:`load_playback` reads all of it in ONE
-round trip (``playback_ids JOIN assets LEFT JOIN renditions`` on the asset's current version)
-and returns a frozen :class:`Playback` that holds no ORM state, so it can outlive the session.
+round trip (``playback_ids JOIN assets LEFT JOIN renditions`` on the asset's current version,
+with the asset's ready text tracks aggregated into one JSON column by a subquery) and returns
+a frozen :class:`Playback` that holds no ORM state, so it can outlive the session.
 
 :class:`PlaybackCache` keeps those snapshots for ``ttl`` seconds (1 s by default): a player
 fetching the master playlist, its media playlists and the first segments in the same second
@@ -21,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.db.models import Asset, PlaybackId, Rendition
+from reelhouse.db.models import Asset, PlaybackId, Rendition, TextTrack
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,16 @@ class PublishedRendition:
 
 
 @dataclass(frozen=True)
+class PublishedTextTrack:
+    """A ready text track of the asset (``db.models.TextTrack``), in creation order."""
+
+    id: str
+    language_code: str
+    name: str
+    closed_captions: bool
+
+
+@dataclass(frozen=True)
 class Playback:
     """A playback id and the asset it plays, as of one moment."""
 
@@ -54,6 +66,25 @@ class Playback:
     status: str  # states.AssetStatus
     version: int  # the published output version; 0 before the first
     renditions: tuple[PublishedRendition, ...]
+    text_tracks: tuple[PublishedTextTrack, ...] = ()
+
+
+_READY_TEXT_TRACKS = (
+    select(
+        func.jsonb_agg(
+            aggregate_order_by(
+                func.jsonb_build_array(
+                    TextTrack.id, TextTrack.language_code, TextTrack.name, TextTrack.closed_captions
+                ),
+                TextTrack.created_at,
+                TextTrack.id,
+            )
+        )
+    )
+    .where(TextTrack.asset_id == Asset.id, TextTrack.status == "ready")
+    .correlate(Asset)
+    .scalar_subquery()
+)
 
 
 async def load_playback(session: AsyncSession, playback_id: str) -> Playback | None:
@@ -75,6 +106,7 @@ async def load_playback(session: AsyncSession, playback_id: str) -> Playback | N
             Rendition.codecs,
             Rendition.channels,
             Rendition.playlist_key,
+            _READY_TEXT_TRACKS,
         )
         .select_from(PlaybackId)
         .join(
@@ -93,8 +125,11 @@ async def load_playback(session: AsyncSession, playback_id: str) -> Playback | N
     if not rows:
         return None
     policy, environment_id, asset_id, status, version = rows[0][:5]
-    renditions = tuple(_rendition(row[5:]) for row in rows if row[5] is not None)
-    return Playback(playback_id, policy, environment_id, asset_id, status, version, renditions)
+    renditions = tuple(_rendition(row[5:15]) for row in rows if row[5] is not None)
+    texts = tuple(PublishedTextTrack(*item) for item in rows[0][15] or ())
+    return Playback(
+        playback_id, policy, environment_id, asset_id, status, version, renditions, texts
+    )
 
 
 def _rendition(columns: tuple[Any, ...]) -> PublishedRendition:

@@ -49,6 +49,7 @@ from reelhouse.delivery.playlists import (
     render_master,
     served_prefix,
     with_base_url,
+    with_text_tracks,
 )
 from reelhouse.delivery.responses import (
     IMMUTABLE,
@@ -147,7 +148,7 @@ class StreamHandlers:
             body = render_master(playback, options, access.grant)
             return text_response(request, body, HLS_TYPE, cache)
         key = dash_manifest_key(playback.environment_id, playback.asset_id, playback.version)
-        mpd = await self._small_text(key)
+        mpd = with_text_tracks(await self._small_text(key), playback.text_tracks)
         base = served_prefix(playback, access.grant)
         return text_response(request, with_base_url(mpd, base), DASH_TYPE, cache)
 

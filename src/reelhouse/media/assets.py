@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse import events
-from reelhouse.db.models import Asset, DirectUpload, PlaybackId
+from reelhouse.db.models import Asset, DirectUpload, PlaybackId, TextTrack
 from reelhouse.errors import InvalidParameters, NotFound
 from reelhouse.ids import RandomBytes, new_id
 from reelhouse.jobs.defer import defer_job
@@ -33,6 +33,7 @@ from reelhouse.media.playback_ids import (
     playback_ids_by_asset,
     scoped_asset,
 )
+from reelhouse.media.text_tracks import text_tracks_by_asset, track_view
 from reelhouse.media.uploads import upload_view
 from reelhouse.schemas.assets import Asset as AssetView
 from reelhouse.schemas.assets import (
@@ -95,10 +96,15 @@ def _static_renditions(settings: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def asset_wire(
-    asset: Asset, playback_ids: Sequence[PlaybackId], *, for_webhook: bool
+    asset: Asset,
+    playback_ids: Sequence[PlaybackId],
+    *,
+    for_webhook: bool,
+    text_tracks: Sequence[TextTrack] = (),
 ) -> dict[str, Any]:
     """The Asset object for ``asset``: ``created_at`` a string of Unix seconds for the REST API,
-    an integer for webhook payloads (as Mux sends them). Fields still unknown are left out."""
+    an integer for webhook payloads (as Mux sends them). Fields still unknown are left out.
+    ``text_tracks`` follow the video and audio tracks in ``tracks``."""
     settings = asset.settings or {}
     created = int(asset.created_at.timestamp())
     quality = settings.get("video_quality", _DEFAULT_QUALITY)
@@ -130,19 +136,27 @@ def asset_wire(
             "progress": _progress(asset),
         }
     )
-    return view.wire()
+    wire = view.wire()
+    if text_tracks:
+        wire["tracks"] = [*wire.get("tracks", []), *(track_view(t) for t in text_tracks)]
+    return wire
 
 
 async def asset_payload(session: AsyncSession, asset: Asset) -> dict[str, Any]:
-    """The webhook payload of ``asset`` (playback ids included), for ``video.asset.*`` events."""
+    """The webhook payload of ``asset`` (playback ids and text tracks included), for
+    ``video.asset.*`` events."""
     pids = (await playback_ids_by_asset(session, [asset.id]))[asset.id]
-    return asset_wire(asset, pids, for_webhook=True)
+    texts = (await text_tracks_by_asset(session, [asset.id]))[asset.id]
+    return asset_wire(asset, pids, for_webhook=True, text_tracks=texts)
 
 
 async def asset_views(session: AsyncSession, assets: Sequence[Asset]) -> list[dict[str, Any]]:
-    """The REST Asset objects of ``assets``, in order, with one query for the playback ids."""
-    pids = await playback_ids_by_asset(session, [a.id for a in assets])
-    return [asset_wire(a, pids[a.id], for_webhook=False) for a in assets]
+    """The REST Asset objects of ``assets``, in order, with one query for the playback ids
+    and one for the text tracks."""
+    ids = [a.id for a in assets]
+    pids = await playback_ids_by_asset(session, ids)
+    texts = await text_tracks_by_asset(session, ids)
+    return [asset_wire(a, pids[a.id], for_webhook=False, text_tracks=texts[a.id]) for a in assets]
 
 
 async def append_asset_event(

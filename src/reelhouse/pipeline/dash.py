@@ -2,7 +2,9 @@
 
 One static Period; one AdaptationSet for video (a Representation per rung) and one for audio.
 Each Representation lists its init segment and media segments in a ``SegmentList`` with a
-``SegmentTimeline`` (timescale 1000) built from the HLS segment durations.
+``SegmentTimeline`` (timescale 1000) built from the HLS segment durations. Text tracks, added
+after publishing, are AdaptationSets of their own spliced in when the MPD is served
+(:func:`text_adaptation_sets`): one WebVTT file each, named by the Representation's BaseURL.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from reelhouse.pipeline.playlists import MediaSegment
 
@@ -105,3 +107,33 @@ def render_mpd(
         lines.append("    </AdaptationSet>")
     lines += ["  </Period>", "</MPD>"]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class TextRepresentation:
+    """A WebVTT subtitles file (``base_url`` relative to the MPD's BaseURL)."""
+
+    id: str
+    language: str
+    label: str
+    base_url: str
+    closed_captions: bool = False
+
+
+def text_adaptation_sets(tracks: Sequence[TextRepresentation], first_id: int = 2) -> str:
+    """One ``<AdaptationSet contentType="text" mimeType="text/vtt">`` per track, ids from
+    ``first_id`` (0 and 1 are video and audio), each followed by a newline."""
+    lines: list[str] = []
+    for number, track in enumerate(tracks, start=first_id):
+        role = "caption" if track.closed_captions else "subtitle"
+        lines += [
+            f'    <AdaptationSet id="{number}" contentType="text" mimeType="text/vtt" '
+            f"lang={quoteattr(track.language)}>",
+            f"      <Label>{escape(track.label)}</Label>",
+            f'      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="{role}"/>',
+            f'      <Representation id={quoteattr(track.id)} bandwidth="256">',
+            f"        <BaseURL>{escape(track.base_url)}</BaseURL>",
+            "      </Representation>",
+            "    </AdaptationSet>",
+        ]
+    return "".join(line + "\n" for line in lines)

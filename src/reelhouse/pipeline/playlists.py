@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 AUDIO_GROUP = "aud"
+SUBTITLES_GROUP = "subs"
+# Apple's characteristics of subtitles for the deaf and hard of hearing (SDH).
+CLOSED_CAPTION_CHARACTERISTICS = (
+    "public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound"
+)
 
 
 class RenditionOrder(enum.StrEnum):
@@ -68,6 +73,19 @@ class AudioRendition:
     bandwidth: Bandwidth
     name: str = "Default"
     language: str | None = None
+
+
+@dataclass(frozen=True)
+class SubtitleRendition:
+    """A WebVTT subtitles playlist; ``uri`` is used as given (no ``uri_prefix``): it lives
+    beside the output versions, not in one. ``name`` and ``language`` are quoted-string safe
+    (the caller checked them)."""
+
+    uri: str
+    name: str
+    language: str
+    closed_captions: bool = False
+    default: bool = False
 
 
 def _attribute(line: str, name: str) -> str | None:
@@ -135,7 +153,9 @@ def _filtered(
     return [min(variants, key=lambda v: abs(min(v.width, v.height) - target))]
 
 
-def _stream_inf(variant: VideoVariant, audio: AudioRendition | None) -> list[str]:
+def _stream_inf(
+    variant: VideoVariant, audio: AudioRendition | None, subtitles: bool = False
+) -> list[str]:
     bandwidth = variant.bandwidth + audio.bandwidth if audio else variant.bandwidth
     codecs = f"{variant.codecs},{audio.codecs}" if audio else variant.codecs
     attrs = [
@@ -147,6 +167,8 @@ def _stream_inf(variant: VideoVariant, audio: AudioRendition | None) -> list[str
     ]
     if audio:
         attrs.append(f'AUDIO="{AUDIO_GROUP}"')
+    if subtitles:
+        attrs.append(f'SUBTITLES="{SUBTITLES_GROUP}"')
     return [f"#EXT-X-STREAM-INF:{','.join(attrs)}", variant.uri]
 
 
@@ -158,6 +180,21 @@ def _media_line(audio: AudioRendition) -> str:
     )
 
 
+def _subtitles_line(track: SubtitleRendition) -> str:
+    attrs = [
+        "TYPE=SUBTITLES",
+        f'GROUP-ID="{SUBTITLES_GROUP}"',
+        f'NAME="{track.name}"',
+        f'LANGUAGE="{track.language}"',
+        "AUTOSELECT=YES",
+        f"DEFAULT={'YES' if track.default else 'NO'}",
+    ]
+    if track.closed_captions:
+        attrs.append(f'CHARACTERISTICS="{CLOSED_CAPTION_CHARACTERISTICS}"')
+    attrs.append(f'URI="{track.uri}"')
+    return "#EXT-X-MEDIA:" + ",".join(attrs)
+
+
 def render_multivariant(
     variants: Sequence[VideoVariant],
     audio: AudioRendition | None,
@@ -166,19 +203,26 @@ def render_multivariant(
     min_resolution: int | None = None,
     max_resolution: int | None = None,
     uri_prefix: str = "",
+    subtitles: Sequence[SubtitleRendition] = (),
 ) -> str:
     """The multivariant playlist text. With no video variants (audio-only media) the audio
-    rendition is listed as the one variant. ``uri_prefix`` is prepended to every URI."""
+    rendition is listed as the one variant. ``uri_prefix`` is prepended to every URI but the
+    subtitles'; with ``subtitles`` every variant names their group."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    lines += [_subtitles_line(track) for track in subtitles]
+    subs = f',SUBTITLES="{SUBTITLES_GROUP}"' if subtitles else ""
     chosen = _ordered(_filtered(variants, min_resolution, max_resolution), order)
     if not chosen and audio is not None:
         attrs = f"BANDWIDTH={audio.bandwidth.peak},AVERAGE-BANDWIDTH={audio.bandwidth.average}"
-        lines += [f'#EXT-X-STREAM-INF:{attrs},CODECS="{audio.codecs}"', uri_prefix + audio.uri]
+        lines += [
+            f'#EXT-X-STREAM-INF:{attrs},CODECS="{audio.codecs}"{subs}',
+            uri_prefix + audio.uri,
+        ]
         return "\n".join(lines) + "\n"
     if audio is not None:
         lines.append(_media_line(_prefixed_audio(audio, uri_prefix)))
     for variant in chosen:
-        inf, uri = _stream_inf(variant, audio)
+        inf, uri = _stream_inf(variant, audio, bool(subtitles))
         lines += [inf, uri_prefix + uri]
     return "\n".join(lines) + "\n"
 
