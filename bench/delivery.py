@@ -33,6 +33,7 @@ over rounds (ratios per round too). MB = 10^6 bytes.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -107,6 +108,8 @@ TESTS: dict[str, tuple[str, str, bool]] = {
     "media-public": ("media playlist, public", "reelhouse", True),
     "media-signed": ("media playlist, signed (grant path)", "reelhouse", True),
 }
+# open-loop tests: name -> the wrk test whose paths they request
+OPEN_TESTS = {"master-public-open": "master-public", "master-signed-open": "master-signed"}
 SEGMENT_TESTS = ("seg-nginx", "seg-public", "seg-signed")
 PLAYLIST_TESTS = ("master-public", "master-signed", "media-public", "media-signed")
 
@@ -500,6 +503,66 @@ def run_test(name: str, servers: dict[str, Any], paths: dict, lua: Path, work: P
     return res
 
 
+async def _open_loop(
+    port: int, paths: list[str], rate: float, conns: int, seconds: float
+) -> dict[str, Any]:
+    """``conns`` keep-alive connections sending ``rate`` requests/s in all on a fixed schedule
+    (open loop); a request's latency counts from its scheduled time, so a stalled server is
+    not hidden by clients that wait for it (no coordinated omission)."""
+    loop = asyncio.get_running_loop()
+    interval = conns / rate
+    t0 = loop.time() + 0.2
+    end = t0 + seconds
+    lat: list[float] = []
+    bad = 0
+
+    async def client(i: int) -> None:
+        nonlocal bad
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        k = 0
+        try:
+            while (due := t0 + (i / conns + k) * interval) < end:
+                if (delay := due - loop.time()) > 0:
+                    await asyncio.sleep(delay)
+                path = paths[(i + k * conns) % len(paths)]
+                writer.write(
+                    f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Accept-Encoding: gzip\r\n\r\n".encode()
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                await reader.readexactly(int(length.group(1)) if length else 0)
+                lat.append(loop.time() - due)
+                bad += head[9:12] != b"200"
+                k += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client(i) for i in range(conns)))
+    lat.sort()
+
+    def q(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] * 1e6
+
+    return {
+        "requests": len(lat),
+        "rps": len(lat) / seconds,
+        "errors": bad,
+        "p50_us": q(50),
+        "p95_us": q(95),
+        "p99_us": q(99),
+        "max_us": lat[-1] * 1e6,
+    }
+
+
+def open_loop(rh: Reelhouse, paths: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    cpu0 = rh.cpu()
+    res = asyncio.run(_open_loop(rh.port, paths, args.open_rate, args.conns, args.seconds))
+    res["server_cpu_s"] = rh.cpu() - cpu0
+    res["server_cpu_per_1k_req_ms"] = res["server_cpu_s"] / max(res["requests"], 1) * 1e6
+    return res
+
+
 def thumbnails(rh: Reelhouse, pid: str, widths: list[int], round_no: int) -> dict[str, Any]:
     cold, cached = {}, {}
     with httpx.Client(base_url=rh.base, timeout=120) as c:
@@ -540,13 +603,19 @@ def measure_all(args: argparse.Namespace, rh: Reelhouse, ng: Nginx, paths: dict,
         seg_order = rotated(list(SEGMENT_TESTS), i)
         pl_order = rotated(list(PLAYLIST_TESTS), i)
         blocks = [("segments", seg_order), ("playlists", pl_order), ("thumbnails", [])]
+        if args.open_rate > 0:
+            blocks.append(("open", list(OPEN_TESTS)))
         for _, order in [blocks[(j + i) % len(blocks)] for j in range(len(blocks))]:
             if not order:
                 log(f"round {i + 1}: thumbnails")
                 res["thumbnails"] = thumbnails(rh, info["public"], args.widths, i)
                 continue
             for name in order:
-                r = run_test(name, servers, paths, lua, work, args, args.seconds)
+                if name in OPEN_TESTS:
+                    r = open_loop(rh, paths[OPEN_TESTS[name]], args)
+                else:
+                    r = run_test(name, servers, paths, lua, work, args, args.seconds)
+                r.setdefault("mbps", 0.0)
                 res["tests"][name] = r
                 log(
                     f"round {i + 1}: {name:14s} {r['rps']:9.0f} req/s {r['mbps']:8.1f} MB/s "
@@ -669,8 +738,10 @@ def med(values: list[float]) -> float:
 
 def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"tests": {}}
-    for name in TESTS:
+    for name in [*TESTS, *OPEN_TESTS]:
         rs = [r["tests"][name] for r in rounds if name in r["tests"]]
+        if not rs:
+            continue
         out["tests"][name] = {
             k: med([x[k] for x in rs])
             for k in (
@@ -698,7 +769,7 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 def targets(s: dict[str, Any]) -> list[tuple[str, str, bool]]:
     p99 = s["tests"]["master-signed"]["p99_us"] / 1e3
-    return [
+    rows = [
         (
             f"segments, reelhouse public MB/s >= {TARGET_SEGMENTS_VS_NGINX} x nginx",
             f"{s['ratio_public_vs_nginx']:.2f}x",
@@ -715,6 +786,17 @@ def targets(s: dict[str, Any]) -> list[tuple[str, str, bool]]:
             p99 < TARGET_SIGNED_MASTER_P99_MS,
         ),
     ]
+    if "master-signed-open" in s["tests"]:
+        p99o = s["tests"]["master-signed-open"]["p99_us"] / 1e3
+        rows.append(
+            (
+                f"signed multivariant playlist p99 < {TARGET_SIGNED_MASTER_P99_MS:g} ms, open loop "
+                f"({s['tests']['master-signed-open']['rps']:.0f} req/s offered)",
+                f"{p99o:.1f} ms",
+                p99o < TARGET_SIGNED_MASTER_P99_MS,
+            )
+        )
+    return rows
 
 
 def report(res: dict[str, Any]) -> str:
@@ -734,6 +816,24 @@ def report(res: dict[str, Any]) -> str:
             f"{t['p95_us'] / 1e3:.2f} | {t['p99_us'] / 1e3:.2f} | {t['errors']:.0f} | "
             f"{t['server_cpu_per_1k_req_ms']:,.0f} |"
         )
+    if any(n in s["tests"] for n in OPEN_TESTS):
+        lines += [
+            "",
+            f"Open loop: {meta['conns']} keep-alive connections sending {meta.get('open_rate')} "
+            "req/s in all on a fixed schedule; latency from the scheduled time.",
+            "",
+            "| test | req/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms / 1k req |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, wrk_name in OPEN_TESTS.items():
+            if name not in s["tests"]:
+                continue
+            t = s["tests"][name]
+            lines.append(
+                f"| {TESTS[wrk_name][0]}, open loop | {t['rps']:,.0f} | {t['p50_us'] / 1e3:.2f} | "
+                f"{t['p95_us'] / 1e3:.2f} | {t['p99_us'] / 1e3:.2f} | {t['errors']:.0f} | "
+                f"{t['server_cpu_per_1k_req_ms']:,.0f} |"
+            )
     lines += ["", "| ratio (MB/s) | median | per round |", "|---|---:|---|"]
     for key, label in (
         ("ratio_public_vs_nginx", "reelhouse public / nginx"),
@@ -792,6 +892,12 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=200, help="distinct JWTs for signed master")
     ap.add_argument("--widths", default="160,320,640,1280", help="thumbnail widths")
     ap.add_argument("--nginx-workers", type=int, default=1)
+    ap.add_argument(
+        "--open-rate",
+        type=float,
+        default=100.0,
+        help="req/s offered in all by the open-loop playlist tests (0: skip them)",
+    )
     ap.add_argument("--profile", default="", help="tests to profile with py-spy afterwards, "
                     "e.g. master-signed,seg-public (raw stacks kept in the work dir)")  # fmt: skip
     ap.add_argument("--work", type=Path, default=REPO / ".bench" / "delivery")
@@ -841,7 +947,7 @@ def main() -> None:
             rounds=args.rounds, seconds=args.seconds, conns=args.conns, threads=args.threads,
             segments=len(sizes), segment_mb=sum(sizes) / 1e6,
             segment_mean_kb=sum(sizes) / len(sizes) / 1e3, source_s=args.duration,
-            nginx_workers=args.nginx_workers, tokens=args.tokens,
+            nginx_workers=args.nginx_workers, tokens=args.tokens, open_rate=args.open_rate,
             loadavg_end=os.getloadavg(),
             renditions=sorted({p.split("/")[-2] for p in paths["seg-public"]}),
         )  # fmt: skip

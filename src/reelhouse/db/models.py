@@ -4,12 +4,13 @@ schema; these classes mirror them for queries and must be kept in step."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -318,3 +319,56 @@ class TextTrack(Base):
     object_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class View(Base):
+    """One attempt to play a video, built from its player's beacons (``analytics.views``).
+    ``id`` is the player's view UUID. No IP address is kept: ``viewer_hash`` is a hash of IP and
+    user agent under a salt that changes daily. ``last_seq`` is the highest beacon event applied
+    (replays are skipped); ``rebuffering_since_ms`` is set while a rebuffer is open."""
+
+    __tablename__ = "views"
+    __table_args__ = (Index("ix_views_env_started", "environment_id", "started_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    environment_id: Mapped[str] = mapped_column(Text, ForeignKey("environments.id"))
+    asset_id: Mapped[str] = mapped_column(Text)
+    playback_id: Mapped[str] = mapped_column(Text)
+    viewer_hash: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_beacon_at: Mapped[datetime] = mapped_column(Timestamp)
+    first_frame_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    watch_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    rebuffer_count: Mapped[int] = mapped_column(Integer, default=0)
+    rebuffer_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    rebuffering_since_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    errored: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_code: Mapped[str | None] = mapped_column(Text, nullable=True)
+    exited_before_start: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seq: Mapped[int] = mapped_column(Integer, default=-1)
+    player_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ua_family: Mapped[str] = mapped_column(Text, default="Other")
+
+
+class DailyRollup(Base):
+    """One UTC day of an environment's views, per asset; ``asset_id == ""`` is the total over
+    every asset. Percentages are fractions (0..1), as Mux Data reports them."""
+
+    __tablename__ = "daily_rollups"
+
+    environment_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("environments.id"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    asset_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    views: Mapped[int] = mapped_column(Integer)
+    unique_viewers: Mapped[int] = mapped_column(Integer)
+    watch_seconds: Mapped[float] = mapped_column(Float)
+    rebuffer_seconds: Mapped[float] = mapped_column(Float)
+    startup_p50_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    startup_p95_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rebuffer_percentage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    failure_percentage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    exits_before_start: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -23,6 +23,7 @@ from reelhouse.delivery.images import ImageDeps, image_routes
 from reelhouse.delivery.routes import DeliveryDeps, stream_routes
 from reelhouse.delivery.signed import SignedPlayback, stored_secret
 from reelhouse.delivery.static import static_routes
+from reelhouse.delivery.text import text_routes
 from reelhouse.ingest.chunked import ChunkedPutFrontend
 from reelhouse.ingest.draft import DraftFrontend
 from reelhouse.ingest.errors import Locked
@@ -169,6 +170,7 @@ def create_app(
         *direct_routes.direct("/upload/{target}"),
         *files_routes.collection("/files/"),
         *static_routes(delivery),
+        *text_routes(delivery),
         *stream_routes(delivery),
         *image_routes(images),
         *embed_routes(EmbedDeps()),

@@ -36,6 +36,7 @@ from reelhouse.webhooks import WebhookDeps
 from reelhouse.worker.media_tasks import MediaDeps, register_media_tasks
 from reelhouse.worker.static_tasks import register_static_tasks
 from reelhouse.worker.storyboard_tasks import register_storyboard_tasks
+from reelhouse.worker.text_track_tasks import register_text_track_tasks
 from reelhouse.worker.webhook_tasks import register_webhook_tasks
 
 log = get_logger("reelhouse.worker")
@@ -203,6 +204,7 @@ async def run_embedded_worker(
     register_media_tasks(app, media)
     register_storyboard_tasks(app, media)
     register_static_tasks(app, media)
+    register_text_track_tasks(app, media)
     register_webhook_tasks(
         app,
         WebhookDeps(
