@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from reelhouse.api.assets import assets_router
+from reelhouse.api.data import data_router
 from reelhouse.api.deps import ApiDeps
 from reelhouse.api.playback_ids import playback_ids_router
 from reelhouse.api.playback_restrictions import playback_restrictions_router
@@ -29,4 +30,5 @@ def build_api_router(deps: ApiDeps) -> APIRouter:
     router.include_router(webhooks_router(deps))
     router.include_router(signing_keys_router(deps))
     router.include_router(playback_restrictions_router(deps))
+    router.include_router(data_router(deps))
     return router

@@ -102,11 +102,12 @@ def _integer(query: Mapping[str, str], name: str, low: int, high: int) -> int | 
     raw = query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+    digits = raw.strip()
+    if not (digits.isascii() and digits.isdigit()) or not low <= int(digits) <= high:
         raise InvalidImageParameter(
             f"{name} must be a whole number between {low} and {high}, not {raw[:32]!r}"
         )
-    return int(raw)
+    return int(digits)
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:

@@ -38,6 +38,7 @@ OUT = Path("/data/out/image.jpg")
         ({"width": "0"}, "width must be a whole number between 1 and 2160, not '0'"),
         ({"width": "2161"}, "width must be a whole number between 1 and 2160, not '2161'"),
         ({"height": "1.5"}, "height must be a whole number between 1 and 2160, not '1.5'"),
+        ({"width": "\u00b2"}, "width must be a whole number between 1 and 2160, not '\u00b2'"),
         ({"time": "-2"}, "time must be a number between 0 and 1e+09, not '-2'"),
         ({"time": "nan"}, "time must be a number between 0 and 1e+09, not 'nan'"),
         ({"time": "soon"}, "time must be a number between 0 and 1e+09, not 'soon'"),
