@@ -160,3 +160,10 @@ def test_another_environment_sees_404(server: ServerProcess) -> None:
         theirs = created.headers["location"]
     mine = httpx.head(theirs, headers={**TUS, "Authorization": basic(server.auth)})
     assert mine.status_code == 404
+
+
+def test_front_door_leads_to_the_api_reference(server: ServerProcess) -> None:
+    home = httpx.get(server.base_url + "/", follow_redirects=False)
+    assert home.status_code == 307 and home.headers["location"] == "/docs"
+    assert httpx.get(server.base_url + "/docs").status_code == 200
+    assert "/video/v1/uploads" in httpx.get(server.base_url + "/openapi.json").text

@@ -3,8 +3,8 @@ every asset (``asset_id = ''``, since percentiles of parts do not combine), comp
 ``views`` rows by one SQL statement.
 
 Recomputing a day deletes its rows and inserts them again in one transaction, so running it
-twice, or on two workers at once (the row lock of the delete serialises them), leaves the same
-table. :data:`AGGREGATES` is the one definition of every metric; the data API's ``overall``
+twice, or on two workers at once (a transaction-scoped advisory lock serialises them), leaves
+the same table. :data:`AGGREGATES` is the one definition of every metric; the data API's ``overall``
 answers use it too, so a rollup and a live answer over the same views agree.
 
 A view that never showed a frame and never errored counts as an exit before video start once
@@ -36,6 +36,7 @@ AGGREGATES: Final = """
     ) AS exits_before_start
 """
 
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('reelhouse.daily_rollups'))")
 _DELETE = text("DELETE FROM daily_rollups WHERE day = :day")
 _INSERT = text(
     f"""
@@ -62,6 +63,7 @@ async def recompute_day(session: AsyncSession, day: date, *, now: datetime) -> i
     """Replace ``day``'s rollups with ones computed from its views (by ``started_at``);
     returns how many rows it wrote."""
     start, end = day_bounds(day)
+    await session.execute(_LOCK)
     await session.execute(_DELETE, {"day": day})
     result = await session.execute(
         _INSERT,

@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from reelhouse import __version__
@@ -177,6 +179,12 @@ def create_app(
         static_mount(),
         *health_routes(engine, settings.uploads_dir, metrics),
     ]
+
+    async def home(request: Request) -> Response:
+        # The dashboard will live here; until then the front door is the API reference.
+        return RedirectResponse("/docs", status_code=307)
+
+    surfaces.append(Route("/", home, methods=["GET", "HEAD"]))
     app = Starlette(routes=[*surfaces, Mount("/", app=api)], lifespan=lifespan)
     app.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
     return HostRouting(
