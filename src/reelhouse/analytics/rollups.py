@@ -23,7 +23,7 @@ ABANDONED_AFTER: Final = timedelta(minutes=5)
 
 AGGREGATES: Final = """
     count(*) AS views,
-    count(DISTINCT viewer_hash) AS unique_viewers,
+    count(DISTINCT (viewer_hash, (started_at AT TIME ZONE 'UTC')::date)) AS unique_viewers,
     coalesce(sum(watch_seconds), 0) AS watch_seconds,
     coalesce(sum(rebuffer_seconds), 0) AS rebuffer_seconds,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY first_frame_ms) AS startup_p50_ms,

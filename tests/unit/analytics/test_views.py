@@ -47,7 +47,7 @@ def test_batches_apply_in_sequence() -> None:
 
 
 def test_ending_closes_an_open_rebuffer() -> None:
-    state = apply_events(ViewState(), FULL[:4] + [FULL[6]])
+    state = apply_events(ViewState(), [*FULL[:4], FULL[6]])
     assert state.rebuffer_seconds == 9 and state.rebuffering_since_ms is None
 
 
