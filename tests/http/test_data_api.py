@@ -1,19 +1,26 @@
-"""``/data/v1/metrics``: the rollup numbers of a table of views, with ``data:read`` only."""
+"""``/data/v1/metrics``: the rollup numbers of a table of views, with ``data:read`` only.
+
+The app is the REST API with the analytics ``MetricsSource`` the server passes in."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reelhouse.analytics.queries import ViewMetrics
 from reelhouse.analytics.rollups import recompute_day
+from reelhouse.api.app import ApiDeps, build_api_router
 from reelhouse.db.models import View
 from reelhouse.media import tokens
-from tests.http.conftest import Caller, make_caller
+from reelhouse.server.errors import install_error_handlers
+from tests.http.conftest import BASE_URL, Caller, DeletedObjects, make_caller
 
 DAY1 = datetime(2026, 9, 10, 10, tzinfo=UTC)
 DAY2 = datetime(2026, 9, 11, 10, tzinfo=UTC)
@@ -28,6 +35,18 @@ TABLE: list[tuple[datetime, str, str, int | None, float, float, bool]] = [
     (DAY2, "a", "v1", 1000, 40.0, 0.0, False),
     (DAY2, "b", "v4", None, 0.0, 0.0, False),  # ended before the first frame
 ]
+
+
+@pytest.fixture
+async def client(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[httpx.AsyncClient]:
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    deps = ApiDeps(sessions, BASE_URL, clock, 1 << 30, DeletedObjects().record)
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(build_api_router(deps, ViewMetrics(sessions, clock)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -161,15 +161,4 @@ async def _locked(session: AsyncSession, view_id: uuid.UUID) -> View:
 
 
 def _state(row: View) -> ViewState:
-    return ViewState(
-        first_frame_ms=row.first_frame_ms,
-        watch_seconds=row.watch_seconds,
-        rebuffer_count=row.rebuffer_count,
-        rebuffer_seconds=row.rebuffer_seconds,
-        rebuffering_since_ms=row.rebuffering_since_ms,
-        errored=row.errored,
-        error_code=row.error_code,
-        exited_before_start=row.exited_before_start,
-        ended=row.ended,
-        last_seq=row.last_seq,
-    )
+    return ViewState(**{column.name: getattr(row, column.name) for column in fields(ViewState)})

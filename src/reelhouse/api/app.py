@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from reelhouse.api.assets import assets_router
-from reelhouse.api.data import data_router
+from reelhouse.api.data import MetricsSource, data_router
 from reelhouse.api.deps import ApiDeps
 from reelhouse.api.playback_ids import playback_ids_router
 from reelhouse.api.playback_restrictions import playback_restrictions_router
@@ -16,11 +16,11 @@ from reelhouse.api.text_tracks import text_tracks_router
 from reelhouse.api.uploads import uploads_router
 from reelhouse.api.webhooks import webhooks_router
 
-__all__ = ["ApiDeps", "build_api_router"]
+__all__ = ["ApiDeps", "MetricsSource", "build_api_router"]
 
 
-def build_api_router(deps: ApiDeps) -> APIRouter:
-    """Every REST endpoint, bound to ``deps``."""
+def build_api_router(deps: ApiDeps, metrics: MetricsSource | None = None) -> APIRouter:
+    """Every REST endpoint, bound to ``deps``; ``/data/v1`` only when ``metrics`` is given."""
     router = APIRouter()
     router.include_router(uploads_router(deps))
     router.include_router(assets_router(deps))
@@ -30,5 +30,6 @@ def build_api_router(deps: ApiDeps) -> APIRouter:
     router.include_router(webhooks_router(deps))
     router.include_router(signing_keys_router(deps))
     router.include_router(playback_restrictions_router(deps))
-    router.include_router(data_router(deps))
+    if metrics is not None:
+        router.include_router(data_router(deps, metrics))
     return router

@@ -6,31 +6,163 @@ GET /data/v1/metrics/{metric}/timeseries?timeframe[]=START&timeframe[]=END
 ```
 Metrics: ``views``, ``unique_viewers``, ``playing_time`` (watch time, ms),
 ``video_startup_time`` (ms; ``measurement=median`` or ``95th``), ``rebuffer_percentage``,
-``playback_failure_percentage``, ``exits_before_video_start`` (percentages as fractions).
-``overall`` is live; ``timeseries`` is one ``[day, value, views]`` row per UTC day that has
-views, from the daily rollups. See ``docs/analytics.md``.
+``playback_failure_percentage``, ``exits_before_video_start`` (percentages as fractions, as
+Mux reports them). ``overall`` is live; ``timeseries`` is one ``[day, value, views]`` row per
+UTC day that has views, from the daily rollups. See ``docs/analytics.md``.
+
+The numbers come from a :class:`MetricsSource` the composition root passes in (reelhouse's is
+``analytics.queries.ViewMetrics``): api and analytics are sibling layers, neither imports the
+other. This module holds the wire: parameters, metric definitions, JSON shapes.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Final, Protocol
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from reelhouse.analytics import queries
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.errors import InvalidParameters
 from reelhouse.media.tokens import DATA_READ, Principal
 from reelhouse.schemas.envelopes import ErrorEnvelope
+
+METRICS: Final = (
+    "views",
+    "unique_viewers",
+    "playing_time",
+    "video_startup_time",
+    "rebuffer_percentage",
+    "playback_failure_percentage",
+    "exits_before_video_start",
+)
+MEASUREMENTS: Final = ("median", "95th")
+MAX_TIMEFRAME: Final = timedelta(days=366)
+_RELATIVE = re.compile(r"^(\d{1,6}):(minutes|hours|days)$")
+
+
+class Measures(Protocol):
+    """What is known of a set of views (percentages as fractions; None: nothing to measure)."""
+
+    @property
+    def views(self) -> int: ...
+    @property
+    def unique_viewers(self) -> int: ...
+    @property
+    def watch_seconds(self) -> float: ...
+    @property
+    def rebuffer_seconds(self) -> float: ...
+    @property
+    def startup_p50_ms(self) -> float | None: ...
+    @property
+    def startup_p95_ms(self) -> float | None: ...
+    @property
+    def rebuffer_percentage(self) -> float | None: ...
+    @property
+    def failure_percentage(self) -> float | None: ...
+    @property
+    def exits_before_start(self) -> int: ...
+
+
+class MetricsSource(Protocol):
+    """Measures of one environment's views started in ``[start, end)``, all assets or one
+    (``asset_id``). ``overall`` is one set; ``daily`` is one per UTC day with views, oldest
+    first. Another environment's views are never counted."""
+
+    async def overall(
+        self, environment_id: str, start: datetime, end: datetime, asset_id: str | None
+    ) -> Measures: ...
+
+    async def daily(
+        self, environment_id: str, start: datetime, end: datetime, asset_id: str | None
+    ) -> Sequence[tuple[date, Measures]]: ...
+
+
+@dataclass(frozen=True)
+class Timeframe:
+    """A half-open interval of UTC instants."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def epochs(self) -> list[int]:
+        return [int(self.start.timestamp()), int(self.end.timestamp())]
+
+
+def parse_timeframe(values: Sequence[str], now: datetime) -> Timeframe:
+    """``["24:hours"]`` (also minutes, days) or ``[start_epoch, end_epoch]``; none means the
+    last 24 hours."""
+    if not values:
+        values = ["24:hours"]
+    if len(values) == 1 and (match := _RELATIVE.match(values[0])):
+        span = timedelta(**{match.group(2): int(match.group(1))})
+        frame = Timeframe(now - span, now)
+    elif len(values) == 2 and all(value.isdigit() for value in values):
+        start, end = (datetime.fromtimestamp(int(value), UTC) for value in values)
+        frame = Timeframe(start, end)
+    else:
+        raise InvalidParameters(
+            "timeframe[] must be one value like 7:days or two epoch seconds [start, end]"
+        )
+    if not timedelta(0) < frame.end - frame.start <= MAX_TIMEFRAME:
+        raise InvalidParameters("timeframe[] must span more than 0 seconds and at most 366 days")
+    return frame
+
+
+def parse_filters(values: Sequence[str]) -> str | None:
+    """The asset id of ``["asset_id:ID"]``, or None; other dimensions are refused."""
+    asset_id: str | None = None
+    for value in values:
+        dimension, sep, wanted = value.partition(":")
+        if dimension != "asset_id" or not sep or not wanted:
+            raise InvalidParameters(f"filters[]: unsupported filter {value!r}; use asset_id:ID")
+        asset_id = wanted
+    return asset_id
+
+
+def check_metric(metric: str, measurement: str | None) -> str:
+    """The measurement to use for ``metric`` (``median`` unless told), else InvalidParameters."""
+    if metric not in METRICS:
+        raise InvalidParameters(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    chosen = measurement or "median"
+    if chosen not in MEASUREMENTS:
+        raise InvalidParameters(f"measurement must be one of {', '.join(MEASUREMENTS)}")
+    return chosen
+
+
+def metric_value(metric: str, agg: Measures, measurement: str = "median") -> float | int | None:
+    """The value of ``metric`` over ``agg``."""
+    match metric:
+        case "views":
+            return agg.views
+        case "unique_viewers":
+            return agg.unique_viewers
+        case "playing_time":
+            return round(agg.watch_seconds * 1000)
+        case "video_startup_time":
+            return agg.startup_p95_ms if measurement == "95th" else agg.startup_p50_ms
+        case "rebuffer_percentage":
+            return agg.rebuffer_percentage
+        case "playback_failure_percentage":
+            return agg.failure_percentage
+        case "exits_before_video_start":
+            return agg.exits_before_start / agg.views if agg.views else None
+    raise InvalidParameters(f"unknown metric {metric!r}")
+
 
 Timeframes = Annotated[list[str], Query(alias="timeframe[]", max_length=2)]
 Filters = Annotated[list[str], Query(alias="filters[]", max_length=10)]
 Measurement = Annotated[str | None, Query(max_length=16)]
 
 
-def data_router(deps: ApiDeps) -> APIRouter:
-    """The data endpoints, bound to ``deps``."""
+def data_router(deps: ApiDeps, source: MetricsSource) -> APIRouter:
+    """The data endpoints, bound to ``deps`` and reading ``source``."""
     router = APIRouter(
         prefix="/data/v1",
         tags=["Metrics"],
@@ -53,15 +185,13 @@ def data_router(deps: ApiDeps) -> APIRouter:
         """``{"data": {"value", "total_views", "total_watch_time", "total_playing_time"},
         "meta", "timeframe"}``; ``value`` is null when there is nothing to measure."""
         principal.require(DATA_READ)
-        now = deps.clock()
-        chosen = queries.check_metric(metric, measurement)
-        frame = queries.parse_timeframe(timeframe, now)
-        asset_id = queries.parse_filters(filters)
-        async with deps.sessions() as session:
-            agg = await queries.overall(session, principal.environment_id, frame, asset_id, now=now)
+        chosen = check_metric(metric, measurement)
+        frame = parse_timeframe(timeframe, deps.clock())
+        asset_id = parse_filters(filters)
+        agg = await source.overall(principal.environment_id, frame.start, frame.end, asset_id)
         body: dict[str, Any] = {
             "data": {
-                "value": queries.metric_value(metric, agg, chosen),
+                "value": metric_value(metric, agg, chosen),
                 "total_views": agg.views,
                 "total_watch_time": round(agg.watch_seconds * 1000),
                 "total_playing_time": round((agg.watch_seconds - agg.rebuffer_seconds) * 1000),
@@ -83,13 +213,12 @@ def data_router(deps: ApiDeps) -> APIRouter:
     ) -> JSONResponse:
         """``{"data": [[day, value, views], ...], "meta": {"granularity": "day", ...}}``."""
         principal.require(DATA_READ)
-        chosen = queries.check_metric(metric, measurement)
-        frame = queries.parse_timeframe(timeframe, deps.clock())
-        asset_id = queries.parse_filters(filters)
-        async with deps.sessions() as session:
-            days = await queries.daily(session, principal.environment_id, frame, asset_id)
+        chosen = check_metric(metric, measurement)
+        frame = parse_timeframe(timeframe, deps.clock())
+        asset_id = parse_filters(filters)
+        days = await source.daily(principal.environment_id, frame.start, frame.end, asset_id)
         rows = [
-            [f"{day.isoformat()}T00:00:00Z", queries.metric_value(metric, agg, chosen), agg.views]
+            [f"{day.isoformat()}T00:00:00Z", metric_value(metric, agg, chosen), agg.views]
             for day, agg in days
         ]
         body = {

@@ -118,7 +118,12 @@ async def _close(iterator: object) -> None:
 
 class _LocalFile(FileResponse):
     """``FileResponse`` told which single range to send: the choice was made in
-    :meth:`ObjectServer.serve`, so its own ``Range``/``If-Range`` handling sees exactly that."""
+    :meth:`ObjectServer.serve`, so its own ``Range``/``If-Range`` handling sees exactly that.
+
+    Reads 1 MiB at a time (Starlette's 64 KiB means sixteen thread hops per MiB) where the
+    server offers no sendfile (``http.response.pathsend``)."""
+
+    chunk_size = 1 << 20
 
     def __init__(
         self, path: Path, wanted: ByteRange | None, headers: dict[str, str], media_type: str

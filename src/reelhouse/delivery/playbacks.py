@@ -16,6 +16,7 @@ served at once. Unknown ids are not cached, so they cannot fill the cache.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -155,10 +156,12 @@ class PlaybackCache:
         self._ttl = ttl
         self._max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, Playback]] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[Playback | None]] = {}
 
     async def get(self, playback_id: str, *, min_version: int = 0) -> Playback | None:
         """The snapshot of ``playback_id``; a cached one older than ``ttl`` or with a version
-        below ``min_version`` is reloaded."""
+        below ``min_version`` is reloaded. Concurrent misses for one id share one load, so an
+        expiring entry under load costs one query, not one per waiting request."""
         now = self._clock().timestamp()
         cached = self._entries.get(playback_id)
         if cached is not None:
@@ -166,9 +169,25 @@ class PlaybackCache:
             if 0 <= now - stored_at < self._ttl and playback.version >= min_version:
                 return playback
             del self._entries[playback_id]
-        loaded = await self._load(playback_id)
+        load = self._loading.get(playback_id)
+        if load is None:
+            # One task per id, not tied to any request: a client that goes away does not
+            # cancel the load the others are waiting for.
+            load = asyncio.ensure_future(self._load(playback_id))
+            self._loading[playback_id] = load
+            load.add_done_callback(lambda done: self._store(playback_id, now, done))
+        loaded = await asyncio.shield(load)
+        if loaded is not None and loaded.version < min_version:
+            return await self._load(playback_id)
+        return loaded
+
+    def _store(self, playback_id: str, now: float, done: asyncio.Future[Playback | None]) -> None:
+        if self._loading.get(playback_id) is done:
+            del self._loading[playback_id]
+        if done.cancelled() or done.exception() is not None:
+            return
+        loaded = done.result()
         if loaded is not None and self._ttl > 0:
             self._entries[playback_id] = (now, loaded)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
-        return loaded

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from limits.aio.storage import RedisStorage, Storage
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,6 +17,8 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from reelhouse import __version__
+from reelhouse.analytics.intake import BeaconLimiter, IntakeDeps, beacon_routes
+from reelhouse.analytics.queries import ViewMetrics
 from reelhouse.api.app import ApiDeps, build_api_router
 from reelhouse.composition import object_store
 from reelhouse.config import Settings
@@ -57,6 +60,13 @@ class Platform:
     metrics: Metrics
     store: FileStore
     locker: PgAdvisoryLocker
+
+
+def rate_limit_storage(settings: Settings) -> Storage | None:
+    """Redis when several web nodes share limits (``REELHOUSE_REDIS_URL``), else in process."""
+    if not settings.redis_url:
+        return None
+    return RedisStorage("async+" + settings.redis_url, implementation="redispy")
 
 
 def psycopg_conninfo(database_url: str) -> str:
@@ -145,7 +155,8 @@ def create_app(
                 default_max_upload_bytes=settings.max_upload_bytes,
                 delete_asset_objects=delete_asset_objects,
                 webhook_allow_private=settings.outbound_allow_private,
-            )
+            ),
+            metrics=ViewMetrics(sessions, clock),
         )
     )
     # Uploads, playback and health are plain Starlette routes ahead of the REST API, so their
@@ -176,6 +187,14 @@ def create_app(
         *stream_routes(delivery),
         *image_routes(images),
         *embed_routes(EmbedDeps()),
+        *beacon_routes(
+            IntakeDeps(
+                sessions=sessions,
+                clock=clock,
+                salt_secret=stored_secret(settings.data_dir / "analytics_salt"),
+                limiter=BeaconLimiter(storage=rate_limit_storage(settings)),
+            )
+        ),
         static_mount(),
         *health_routes(engine, settings.uploads_dir, metrics),
     ]

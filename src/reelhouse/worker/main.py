@@ -33,6 +33,7 @@ from reelhouse.media import assets, uploads
 from reelhouse.metrics import Metrics
 from reelhouse.pipeline.ffmpeg import locate_ffmpeg
 from reelhouse.webhooks import WebhookDeps
+from reelhouse.worker.analytics_tasks import AnalyticsDeps, register_analytics_tasks
 from reelhouse.worker.media_tasks import MediaDeps, register_media_tasks
 from reelhouse.worker.static_tasks import register_static_tasks
 from reelhouse.worker.storyboard_tasks import register_storyboard_tasks
@@ -205,6 +206,7 @@ async def run_embedded_worker(
     register_storyboard_tasks(app, media)
     register_static_tasks(app, media)
     register_text_track_tasks(app, media)
+    register_analytics_tasks(app, AnalyticsDeps(sessions=sessions, clock=clock))
     register_webhook_tasks(
         app,
         WebhookDeps(

@@ -1,4 +1,4 @@
-"""The data API's pure parts: timeframes, filters, metric values."""
+"""The data API's pure parts (``api/data.py``): timeframes, filters, metric values."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reelhouse.analytics.queries import (
-    Aggregate,
+from reelhouse.analytics.queries import Aggregate
+from reelhouse.api.data import (
     check_metric,
     metric_value,
     parse_filters,

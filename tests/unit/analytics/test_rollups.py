@@ -7,13 +7,20 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import procrastinate
 import pytest
+from procrastinate.testing import InMemoryConnector
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelhouse.analytics.rollups import recent_days, recompute_day
 from reelhouse.db.models import DailyRollup, View
-from reelhouse.worker.analytics_tasks import AnalyticsDeps, rollup_views_once
+from reelhouse.worker.analytics_tasks import (
+    ROLLUP_VIEWS,
+    AnalyticsDeps,
+    register_analytics_tasks,
+    rollup_views_once,
+)
 
 DAY = date(2026, 11, 20)
 NOON = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -128,3 +135,11 @@ async def test_the_task_recomputes_yesterday_and_today(
             )
         ).scalars()
         assert sorted(days) == [date(2026, 10, 1), date(2026, 10, 2)]
+
+
+def test_the_task_is_periodic(sessions: async_sessionmaker[AsyncSession]) -> None:
+    app = procrastinate.App(connector=InMemoryConnector())
+    register_analytics_tasks(app, AnalyticsDeps(sessions, lambda: LATER))
+    assert ROLLUP_VIEWS in app.tasks
+    periodic = list(app.periodic_registry.periodic_tasks.values())
+    assert [(p.task.name, p.cron) for p in periodic] == [(ROLLUP_VIEWS, "*/5 * * * *")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -92,3 +93,21 @@ async def test_oldest_entries_are_evicted(world: World) -> None:
     await cache.get("p2")
     await cache.get("p1")
     assert world.loads == ["p1", "p2", "p3", "p1"]
+
+
+async def test_concurrent_misses_share_one_load(world: World) -> None:
+    world.add("p1")
+    gate = asyncio.Event()
+
+    async def slow_load(playback_id: str) -> Playback | None:
+        await gate.wait()
+        return await world.load(playback_id)
+
+    cache = PlaybackCache(slow_load, world.clock, ttl=1.0)
+    waiters = [asyncio.create_task(cache.get("p1")) for _ in range(20)]
+    await asyncio.sleep(0)
+    waiters[0].cancel()  # a client going away does not cancel the others' load
+    gate.set()
+    results = await asyncio.gather(*waiters[1:])
+    assert {r.version for r in results if r} == {1} and len(results) == 19
+    assert world.loads == ["p1"]
