@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     public_url: str | None = None
     stream_host: str | None = None
+    accel_redirect_prefix: str | None = None
+    presigned_redirect_seconds: int = Field(default=0, ge=0, le=604800)
     image_host: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

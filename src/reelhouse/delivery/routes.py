@@ -81,6 +81,16 @@ class DeliveryDeps:
     gate: PlaybackGate = field(default_factory=PublicOnly)
     cache_ttl: float = 1.0
     cache_entries: int = 10_000
+    accel_redirect_prefix: str | None = None
+    presign_seconds: int = 0
+
+    def object_server(self) -> ObjectServer:
+        """How segments and files are handed to clients (see :class:`ObjectServer`)."""
+        return ObjectServer(
+            self.store,
+            accel_prefix=self.accel_redirect_prefix,
+            presign_seconds=self.presign_seconds,
+        )
 
 
 def stream_routes(deps: DeliveryDeps, prefix: str = "/stream") -> list[Route]:
@@ -103,7 +113,7 @@ class StreamHandlers:
         self.cache = PlaybackCache(
             self._load, deps.clock, ttl=deps.cache_ttl, max_entries=deps.cache_entries
         )
-        self.objects = ObjectServer(deps.store)
+        self.objects = deps.object_server()
 
     async def manifest(self, request: Request) -> Response:
         return await self._answer(request, self._manifest)

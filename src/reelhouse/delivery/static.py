@@ -33,7 +33,6 @@ from starlette.routing import Route
 from reelhouse.db.models import Asset, PlaybackId
 from reelhouse.delivery.access import VIDEO, Access, Viewer
 from reelhouse.delivery.errors import AssetErrored, AssetNotReady, DeliveryError, PlaybackNotFound
-from reelhouse.delivery.files import ObjectServer
 from reelhouse.delivery.paths import check_playback_id
 from reelhouse.delivery.playbacks import Playback
 from reelhouse.delivery.responses import error_response, preflight
@@ -85,7 +84,7 @@ class StaticFiles:
 
     def __init__(self, deps: DeliveryDeps) -> None:
         self.deps = deps
-        self.objects = ObjectServer(deps.store)
+        self.objects = deps.object_server()
 
     async def serve(self, request: Request) -> Response:
         if request.method == "OPTIONS":

@@ -167,7 +167,14 @@ def create_app(
         else stored_secret(settings.data_dir / "playback_secret")
     )
     gate = SignedPlayback.from_sessions(sessions, playback_secret, clock)
-    delivery = DeliveryDeps(sessions=sessions, store=objects, clock=clock, gate=gate)
+    delivery = DeliveryDeps(
+        sessions=sessions,
+        store=objects,
+        clock=clock,
+        gate=gate,
+        accel_redirect_prefix=settings.accel_redirect_prefix,
+        presign_seconds=settings.presigned_redirect_seconds,
+    )
     images = ImageDeps(
         sessions=sessions,
         store=objects,
