@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reelhouse.delivery.access import PUBLIC, VIDEO, Access, Viewer
 from reelhouse.delivery.errors import TokenRequired
 from reelhouse.delivery.playbacks import Playback
-from reelhouse.delivery.tokens import Grant, GrantSigner, key_id_of, refused, verify
+from reelhouse.delivery.tokens import Claims, Grant, GrantSigner, key_id_of, refused, verify
 from reelhouse.media import playback_restrictions, signing_keys
 from reelhouse.media.playback_restrictions import Rules, refusal
 
@@ -83,6 +83,9 @@ class Expiring(Generic[K, V]):
         return value
 
 
+VERIFIED_TOKENS = 10_000
+
+
 class SignedPlayback:
     """A :class:`~reelhouse.delivery.access.PlaybackGate` for public and signed ids.
 
@@ -107,6 +110,7 @@ class SignedPlayback:
         self._signer = signer
         self._clock = clock
         self._grant_ttl = grant_ttl
+        self._verified: dict[tuple[str, str, str], Claims] = {}
 
     @classmethod
     def from_sessions(
@@ -137,23 +141,8 @@ class SignedPlayback:
             return PUBLIC
         if not viewer.token:
             raise TokenRequired("This playback ID is signed: add ?token=<JWT> to the URL")
-        kid = key_id_of(viewer.token)
-        key = await self._keys.get(kid)
-        if key is None:
-            raise refused(f"unknown signing key {kid}")
-        if key.environment_id != playback.environment_id:
-            raise refused("the signing key belongs to another environment")
-        if key.deleted:
-            raise refused(f"the signing key {kid} has been deleted")
         now = self._clock().timestamp()
-        claims = verify(
-            viewer.token,
-            key.public_key,
-            key_id=kid,
-            playback_id=playback.playback_id,
-            audience=audience,
-            now=now,
-        )
+        claims = await self._claims(viewer.token, playback, audience, now)
         restriction = claims.playback_restriction_id
         await self._restrict(playback, restriction, viewer)
         grant = None
@@ -161,6 +150,35 @@ class SignedPlayback:
             expires = min(claims.expires_at, int(now) + self._grant_ttl)
             grant = self._signer.mint(Grant(playback.playback_id, expires, restriction))
         return Access(signed=True, claims=claims, grant=grant)
+
+    async def _claims(self, token: str, playback: Playback, audience: str, now: float) -> Claims:
+        """The token's verified claims. A token verified once for this playback id and audience
+        is remembered until it expires (one RSA check per token, not per request); its key is
+        still looked up every time, so a deleted key stops it within the key cache's TTL."""
+        memo = (token, playback.playback_id, audience)
+        known = self._verified.get(memo)
+        kid = known.key_id if known is not None else key_id_of(token)
+        key = await self._keys.get(kid)
+        if key is None:
+            raise refused(f"unknown signing key {kid}")
+        if key.environment_id != playback.environment_id:
+            raise refused("the signing key belongs to another environment")
+        if key.deleted:
+            raise refused(f"the signing key {kid} has been deleted")
+        if known is not None and now < known.expires_at:
+            return known
+        claims = verify(
+            token,
+            key.public_key,
+            key_id=kid,
+            playback_id=playback.playback_id,
+            audience=audience,
+            now=now,
+        )
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[memo] = claims
+        return claims
 
     async def check_file(self, playback: Playback, grant: str | None, viewer: Viewer) -> Access:
         if playback.policy == "public":

@@ -88,7 +88,7 @@ async def test_a_video_token_yields_a_grant_for_the_files(world: World) -> None:
 async def test_a_grant_never_outlives_its_token(world: World) -> None:
     access = await world.gate.check(SIGNED, Viewer(world.token(ttl=60)), "v")
     assert access.grant is not None
-    world.now += timedelta(seconds=61)
+    world.now += timedelta(seconds=75)  # past exp and its 10 s leeway
     with pytest.raises(TokenRequired, match="expired"):
         await world.gate.check_file(SIGNED, access.grant, Viewer())
 
@@ -166,3 +166,34 @@ async def test_public_only_refuses_signed_ids() -> None:
     with pytest.raises(TokenRequired):
         await PublicOnly().check(SIGNED, Viewer("a.b.c"), "v")
     assert await PublicOnly().check(replace(SIGNED, policy="public"), Viewer(), "v") is PUBLIC
+
+
+async def test_a_token_is_verified_once_until_it_expires(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reelhouse.delivery.signed as signed
+
+    calls: list[str] = []
+    real = signed.verify
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append("verify")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(signed, "verify", counting)
+    token = world.token(ttl=60)
+    for _ in range(5):
+        await world.gate.check(SIGNED, Viewer(token), "v")
+    assert calls == ["verify"]
+    world.now += timedelta(seconds=75)  # past exp and its 10 s leeway
+    with pytest.raises(TokenRequired, match="expired"):
+        await world.gate.check(SIGNED, Viewer(token), "v")
+
+
+async def test_a_remembered_token_stops_when_its_key_is_deleted(world: World) -> None:
+    token = world.token()
+    await world.gate.check(SIGNED, Viewer(token), "v")
+    world.keys[KID] = replace(world.keys[KID], deleted=True)
+    world.now += timedelta(seconds=6)  # past the key cache's 5 s
+    with pytest.raises(TokenRequired, match="deleted"):
+        await world.gate.check(SIGNED, Viewer(token), "v")
