@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # Browser libraries the web pages load from /static/vendor/ (that folder is gitignored).
 VENDOR := src/reelhouse/web/static/vendor
-VENDOR_FILES := $(VENDOR)/hls.min.js
+VENDOR_FILES := $(VENDOR)/hls.min.js $(VENDOR)/tus.min.js
 
 .PHONY: install web-assets run test lint format bench clean
 
@@ -26,6 +26,12 @@ $(VENDOR)/hls.min.js: $(NODE_STAMP)
 		mkdir -p $(VENDOR) && cp node_modules/hls.js/dist/hls.min.js $@ \
 		&& cp node_modules/hls.js/LICENSE $(VENDOR)/hls.js.LICENSE; \
 	else echo "hls.js not installed: the embed player falls back to native HLS (Safari only)"; fi
+
+$(VENDOR)/tus.min.js: $(NODE_STAMP)
+	@if [ -f node_modules/tus-js-client/dist/tus.min.js ]; then \
+		mkdir -p $(VENDOR) && cp node_modules/tus-js-client/dist/tus.min.js $@ \
+		&& cp node_modules/tus-js-client/LICENSE $(VENDOR)/tus-js-client.LICENSE; \
+	else echo "tus-js-client not installed: the dashboard's upload page cannot upload"; fi
 
 web-assets: $(VENDOR_FILES)
 

@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from limits.aio.storage import RedisStorage, Storage
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from reelhouse import __version__
@@ -44,6 +42,7 @@ from reelhouse.server.hosts import HostRouting
 from reelhouse.server.middleware import RequestContext
 from reelhouse.server.upload_hooks import DirectUploadHooks, FilesHooks, HookDeps
 from reelhouse.storage import layout
+from reelhouse.web.dashboard import DashboardDeps, dashboard_routes
 from reelhouse.web.embed import EmbedDeps, embed_routes
 from reelhouse.web.static import static_mount
 
@@ -206,11 +205,17 @@ def create_app(
         *health_routes(engine, settings.uploads_dir, metrics),
     ]
 
-    async def home(request: Request) -> Response:
-        # The dashboard will live here; until then the front door is the API reference.
-        return RedirectResponse("/docs", status_code=307)
-
-    surfaces.append(Route("/", home, methods=["GET", "HEAD"]))
+    surfaces.extend(
+        dashboard_routes(
+            DashboardDeps(
+                sessions=sessions,
+                clock=clock,
+                base_url=base,
+                session_secret=stored_secret(settings.data_dir / "dashboard_secret"),
+                default_max_upload_bytes=settings.max_upload_bytes,
+            )
+        )
+    )
     app = Starlette(routes=[*surfaces, Mount("/", app=api)], lifespan=lifespan)
     app.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
     return HostRouting(

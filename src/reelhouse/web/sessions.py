@@ -74,9 +74,7 @@ def read_session(value: str | None, secret: bytes) -> DashboardSession | None:
     try:
         payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         expires = datetime.fromtimestamp(int(payload["x"]), tz=UTC)
-        return DashboardSession(
-            str(payload["t"]), str(payload["e"]), expires, str(payload["c"])
-        )
+        return DashboardSession(str(payload["t"]), str(payload["e"]), expires, str(payload["c"]))
     except (binascii.Error, ValueError, TypeError, KeyError):
         return None  # MAC-valid but malformed: as good as none
 
@@ -85,7 +83,7 @@ def csrf_matches(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
 
 
-IsActive = Callable[[str], Awaitable[bool]]
+IsActive = Callable[[DashboardSession], Awaitable[bool]]
 
 
 @dataclass
@@ -98,12 +96,13 @@ class RevocationCheck:
     ttl: timedelta = REVOCATION_CACHE
     _seen: dict[str, tuple[datetime, bool]] = field(default_factory=dict)
 
-    async def __call__(self, token_id: str) -> bool:
+    async def __call__(self, session: DashboardSession) -> bool:
+        token_id = session.token_id
         now = self.clock()
         cached = self._seen.get(token_id)
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
-        active = await self.is_active(token_id)
+        active = await self.is_active(session)
         if len(self._seen) > 10_000:
             self._seen.clear()
         self._seen[token_id] = (now, active)

@@ -1,0 +1,380 @@
+"""The dashboard: sign in with an access token, browse the library, watch an asset, upload.
+
+Pages (server-rendered, one CSP, no inline script)::
+
+    GET  /                       the library (signed out: redirect to /signin)
+    GET  /signin, POST /signin   paste ``ID:SECRET``; sets the signed session cookie
+    POST /signout
+    GET  /assets/{asset_id}      the embed player, playback ids, tracks, errors
+    GET  /upload                 drag-and-drop uploads with tus-js-client
+
+JSON for the pages' scripts (session cookie + ``X-CSRF-Token`` on POST)::
+
+    GET  /dashboard/api/assets?ids=a,b   status and progress of those assets
+    POST /dashboard/api/uploads          ``{"name", "size"}`` -> a direct upload's ``url``
+
+Every POST carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``);
+without it the answer is 403. Sessions last 8 hours and end within 5 seconds of the token
+being revoked. See docs/dashboard.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from reelhouse import ids
+from reelhouse.errors import NotFound, Unauthorized
+from reelhouse.media.assets import asset_views, get_asset, list_assets
+from reelhouse.media.tokens import authenticate, list_tokens
+from reelhouse.media.uploads import create_direct_upload, environment_upload_limit, upload_url
+from reelhouse.schemas.uploads import CreateUploadRequest, NewAssetSettings
+from reelhouse.web.sessions import (
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    SIGNIN_CSRF_COOKIE,
+    DashboardSession,
+    RevocationCheck,
+    csrf_matches,
+    new_csrf,
+    new_session,
+    read_session,
+    sign_session,
+)
+from reelhouse.web.static import STATIC_PREFIX, page_templates
+
+MAX_FORM_BYTES = 8192
+PAGE_SIZE = 25
+MAX_IDS = 100
+BAD_TOKEN = "That access token was not accepted. Paste it as ID:SECRET."
+EXPIRED = "Your session has ended. Sign in again."
+CSRF_REFUSED = "This form has expired or did not come from this dashboard. Reload the page."
+
+
+@dataclass(frozen=True)
+class DashboardDeps:
+    """What the dashboard needs; built by the server's composition root."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime]
+    base_url: str
+    session_secret: bytes
+    default_max_upload_bytes: int
+    templates: Jinja2Templates = field(default_factory=page_templates)
+    static_prefix: str = STATIC_PREFIX
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(base_url: str) -> str:
+    """Our own origin only (plus the public URL's, where uploads go), no inline script."""
+    connect = " ".join(dict.fromkeys(["'self'", origin_of(base_url)]))
+    return (
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+        f"connect-src {connect}; frame-src 'self'; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'self'"
+    )
+
+
+def human_bytes(size: int) -> str:
+    """``1.5 GiB``-style sizes, as the upload page's script writes them."""
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def too_large(name: str, size: int, limit: int) -> str | None:
+    """The refusal for a file over ``limit`` bytes, else None. Pure."""
+    if size <= limit:
+        return None
+    return f"{name} is {human_bytes(size)}; the limit is {human_bytes(limit)} ({limit} bytes)."
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def asset_row(view: Mapping[str, Any]) -> dict[str, Any]:
+    """What a library row or a progress poll shows of one REST Asset object. Pure."""
+    progress = view.get("progress") or {}
+    created = datetime.fromtimestamp(int(view["created_at"]), tz=UTC)
+    public = [p["id"] for p in view.get("playback_ids", []) if p.get("policy") == "public"]
+    return {
+        "id": view["id"],
+        "status": view["status"],
+        "progress": round(float(progress.get("progress", 0.0)), 1),
+        "progress_state": progress.get("state", ""),
+        "duration": format_duration(view.get("duration")),
+        "resolution": view.get("max_stored_resolution") or "—",
+        "created": created.strftime("%Y-%m-%d %H:%M UTC"),
+        "playback_id": public[0] if public else None,
+    }
+
+
+def positive_int(value: str | None, default: int, top: int) -> int:
+    try:
+        number = int(value) if value is not None else default
+    except ValueError:
+        return default
+    return min(max(number, 1), top)
+
+
+class Dashboard:
+    """The endpoints behind :func:`dashboard_routes`."""
+
+    def __init__(self, deps: DashboardDeps) -> None:
+        self.deps = deps
+        self.csp = content_security_policy(deps.base_url)
+        self.secure = deps.base_url.startswith("https://")
+        self.still_active = RevocationCheck(self._token_active, deps.clock)
+
+    # --- sessions -------------------------------------------------------------------------
+
+    async def _token_active(self, session: DashboardSession) -> bool:
+        async with self.deps.sessions() as db:
+            tokens = await list_tokens(db, session.environment_id)
+        return any(t.id == session.token_id and t.revoked_at is None for t in tokens)
+
+    async def _signed_in(self, request: Request) -> DashboardSession | str:
+        """The request's live session, else why not (the sign-in page's message, or '')."""
+        session = read_session(request.cookies.get(SESSION_COOKIE), self.deps.session_secret)
+        if session is None:
+            return ""
+        if session.expired(self.deps.clock()):
+            return EXPIRED
+        if not await self.still_active(session):
+            return EXPIRED
+        return session
+
+    def _to_signin(self, reason: str) -> Response:
+        target = "/signin?expired=1" if reason else "/signin"
+        response = RedirectResponse(target, status_code=303)
+        if reason:
+            response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Content-Security-Policy": self.csp,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            "Cache-Control": "private, no-store",
+        }
+
+    def _page(
+        self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    ) -> Response:
+        context = {"static": self.deps.static_prefix, **context}
+        return self.deps.templates.TemplateResponse(
+            request, name, context, status_code=status_code, headers=self._headers()
+        )
+
+    def _refuse_csrf(self, request: Request) -> Response:
+        return self._page(request, "signin.html", _signin_context("", CSRF_REFUSED), 403)
+
+    # --- sign in and out ------------------------------------------------------------------
+
+    async def signin_form(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        if isinstance(session, DashboardSession):
+            return RedirectResponse("/", status_code=303)
+        notice = EXPIRED if request.query_params.get("expired") or session else ""
+        csrf = new_csrf()
+        response = self._page(request, "signin.html", _signin_context(csrf, "", notice))
+        self._set_cookie(response, SIGNIN_CSRF_COOKIE, csrf, 3600)
+        return response
+
+    async def signin(self, request: Request) -> Response:
+        form = await _form(request)
+        if not csrf_matches(request.cookies.get(SIGNIN_CSRF_COOKIE), form.get("csrf")):
+            return self._refuse_csrf(request)
+        token_id, sep, secret = form.get("token", "").strip().partition(":")
+        now = self.deps.clock()
+        try:
+            if not (sep and token_id and secret):
+                raise Unauthorized()
+            async with self.deps.sessions.begin() as db:
+                principal = await authenticate(db, token_id, secret, now=now)
+        except Unauthorized:
+            csrf = form.get("csrf", "")
+            return self._page(request, "signin.html", _signin_context(csrf, BAD_TOKEN), 401)
+        session = new_session(principal.token_id, principal.environment_id, now)
+        response = RedirectResponse("/", status_code=303)
+        value = sign_session(session, self.deps.session_secret)
+        self._set_cookie(response, SESSION_COOKIE, value, int(SESSION_LIFETIME.total_seconds()))
+        response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
+        return response
+
+    async def signout(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        if not isinstance(session, DashboardSession):
+            return self._to_signin(session)
+        if not csrf_matches(session.csrf, (await _form(request)).get("csrf")):
+            return self._refuse_csrf(request)
+        response = RedirectResponse("/signin", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    def _set_cookie(self, response: Response, name: str, value: str, max_age: int) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+        )
+
+    # --- pages ----------------------------------------------------------------------------
+
+    async def library(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        if not isinstance(session, DashboardSession):
+            return self._to_signin(session)
+        page = positive_int(request.query_params.get("page"), 1, 10_000)
+        limit = positive_int(request.query_params.get("limit"), PAGE_SIZE, 100)
+        async with self.deps.sessions() as db:
+            assets, more = await list_assets(db, session.environment_id, limit=limit, page=page)
+            views = await asset_views(db, assets)
+        context = {
+            "csrf": session.csrf,
+            "assets": [asset_row(v) for v in views],
+            "page": page,
+            "limit": limit,
+            "next_page": page + 1 if more else None,
+            "nav": "library",
+        }
+        return self._page(request, "library.html", context)
+
+    async def asset(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        if not isinstance(session, DashboardSession):
+            return self._to_signin(session)
+        asset_id = request.path_params["asset_id"]
+        try:
+            async with self.deps.sessions() as db:
+                if not ids.is_well_formed(asset_id):
+                    raise NotFound()
+                view = (
+                    await asset_views(db, [await get_asset(db, session.environment_id, asset_id)])
+                )[0]
+        except NotFound:
+            context = {"csrf": session.csrf, "missing": asset_id, "nav": "library"}
+            return self._page(request, "asset.html", context, 404)
+        context = {"csrf": session.csrf, "asset": view, "row": asset_row(view), "nav": "library"}
+        return self._page(request, "asset.html", context)
+
+    async def upload_page(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        if not isinstance(session, DashboardSession):
+            return self._to_signin(session)
+        limit = await self._limit(session.environment_id)
+        context = {
+            "csrf": session.csrf,
+            "limit": limit,
+            "limit_text": human_bytes(limit),
+            "nav": "upload",
+        }
+        return self._page(request, "upload.html", context)
+
+    async def _limit(self, environment_id: str) -> int:
+        async with self.deps.sessions() as db:
+            own = await environment_upload_limit(db, environment_id)
+        return own if own is not None else self.deps.default_max_upload_bytes
+
+    # --- JSON for the pages' scripts ------------------------------------------------------
+
+    async def api_assets(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        if not isinstance(session, DashboardSession):
+            return JSONResponse({"error": session or "sign in first"}, status_code=401)
+        wanted = [i for i in request.query_params.get("ids", "").split(",") if i][:MAX_IDS]
+        found = []
+        async with self.deps.sessions() as db:
+            for asset_id in dict.fromkeys(wanted):
+                if not ids.is_well_formed(asset_id):
+                    continue
+                try:
+                    found.append(await get_asset(db, session.environment_id, asset_id))
+                except NotFound:
+                    continue
+            views = await asset_views(db, found)
+        return JSONResponse({"data": [asset_row(v) for v in views]}, headers=self._headers())
+
+    async def api_create_upload(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        if not isinstance(session, DashboardSession):
+            return JSONResponse({"error": session or "sign in first"}, status_code=401)
+        if not csrf_matches(session.csrf, request.headers.get("x-csrf-token")):
+            return JSONResponse({"error": CSRF_REFUSED}, status_code=403)
+        try:
+            body = json.loads(await request.body())
+            name, size = str(body["name"])[:255], int(body["size"])
+        except (ValueError, TypeError, KeyError):
+            return JSONResponse({"error": "send {name, size}"}, status_code=400)
+        limit = await self._limit(session.environment_id)
+        refusal = too_large(name, size, limit)
+        if refusal:
+            return JSONResponse({"error": refusal, "limit": limit}, status_code=413)
+        now = self.deps.clock()
+        # Public playback, so the asset page can preview it in the embed player.
+        request_body = CreateUploadRequest(
+            cors_origin=origin_of(self.deps.base_url),
+            new_asset_settings=NewAssetSettings(playback_policy=["public"]),
+        )
+        async with self.deps.sessions.begin() as db:
+            upload = await create_direct_upload(
+                db, session.environment_id, request_body, now=now, base_url=self.deps.base_url
+            )
+        url = upload_url(self.deps.base_url, upload.id)
+        return JSONResponse({"id": upload.id, "url": url}, status_code=201)
+
+
+def _signin_context(csrf: str, error: str, notice: str = "") -> dict[str, Any]:
+    return {"csrf": csrf, "error": error, "notice": notice, "signed_out": True}
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form body (small; anything else reads as empty)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return {}
+    parsed = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=20)
+    return {key: values[0] for key, values in parsed.items()}
+
+
+def dashboard_routes(deps: DashboardDeps) -> list[Route]:
+    """The dashboard's routes; mount them ahead of anything else answering ``/``."""
+    board = Dashboard(deps)
+    return [
+        Route("/", board.library, methods=["GET", "HEAD"]),
+        Route("/signin", board.signin_form, methods=["GET", "HEAD"]),
+        Route("/signin", board.signin, methods=["POST"]),
+        Route("/signout", board.signout, methods=["POST"]),
+        Route("/assets/{asset_id}", board.asset, methods=["GET", "HEAD"]),
+        Route("/upload", board.upload_page, methods=["GET", "HEAD"]),
+        Route("/dashboard/api/assets", board.api_assets, methods=["GET"]),
+        Route("/dashboard/api/uploads", board.api_create_upload, methods=["POST"]),
+    ]

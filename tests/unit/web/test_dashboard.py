@@ -1,0 +1,247 @@
+"""The dashboard in-process: sign-in, the session cookie, CSRF, expiry, the library's empty
+state and the upload endpoint (ASGI against the session's database)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+
+from reelhouse.db.models import DirectUpload, Environment
+from reelhouse.media.tokens import create_token, revoke_token
+from reelhouse.web.dashboard import DashboardDeps, dashboard_routes, human_bytes, too_large
+from reelhouse.web.sessions import SESSION_COOKIE, read_session
+from reelhouse.web.static import static_mount
+
+SECRET = b"s" * 32
+BASE = "http://test"
+START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def token(sessions: async_sessionmaker[AsyncSession], environment_id: str) -> str:
+    async with sessions.begin() as session:
+        row, secret = await create_token(session, environment_id, "dash", ["video:write"])
+    return f"{row.id}:{secret}"
+
+
+@pytest.fixture
+async def client(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> AsyncIterator[httpx.AsyncClient]:
+    deps = DashboardDeps(
+        sessions=sessions,
+        clock=clock,
+        base_url=BASE,
+        session_secret=SECRET,
+        default_max_upload_bytes=1_000_000,
+    )
+    app = Starlette(routes=[*dashboard_routes(deps), static_mount()])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        yield http
+
+
+def hidden_csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    form = await client.get("/signin")
+    csrf = hidden_csrf(form.text)
+    return await client.post("/signin", data={"csrf": csrf, "token": token})
+
+
+async def page_csrf(client: httpx.AsyncClient) -> str:
+    return hidden_csrf((await client.get("/")).text)
+
+
+async def test_signed_out_goes_to_signin(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin"
+    page = await client.get("/signin")
+    assert page.status_code == 200
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '<label for="token">' in page.text
+
+
+async def test_good_token_signs_in_with_a_safe_cookie(
+    client: httpx.AsyncClient, token: str, environment_id: str
+) -> None:
+    response = await sign_in(client, token)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
+    )
+    flags = cookie.lower()
+    assert "httponly" in flags
+    assert "samesite=lax" in flags
+    assert "max-age=28800" in flags
+    secret = token.split(":", 1)[1]
+    assert secret not in cookie
+    session = read_session(client.cookies[SESSION_COOKIE], SECRET)
+    assert session is not None
+    assert session.environment_id == environment_id
+    assert session.expires_at == START + timedelta(hours=8)
+    assert read_session(client.cookies[SESSION_COOKIE], b"other") is None
+
+
+@pytest.mark.parametrize("bad", ["nope", "id:wrong", ":", "x" * 30 + ":" + "y" * 40])
+async def test_bad_token_is_refused(client: httpx.AsyncClient, token: str, bad: str) -> None:
+    token_id = token.split(":", 1)[0]
+    attempt = f"{token_id}:wrong" if bad == "id:wrong" else bad
+    response = await sign_in(client, attempt)
+    assert response.status_code == 401
+    assert "was not accepted" in response.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+async def test_signin_without_csrf_is_403(client: httpx.AsyncClient, token: str) -> None:
+    response = await client.post("/signin", data={"token": token})
+    assert response.status_code == 403
+    assert "did not come from this dashboard" in response.text
+
+
+async def test_posts_without_the_session_csrf_are_403(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    await sign_in(client, token)
+    refused = await client.post("/signout", data={"csrf": "forged"})
+    assert refused.status_code == 403
+    api = await client.post("/dashboard/api/uploads", json={"name": "a.mp4", "size": 10})
+    assert api.status_code == 403
+    signout = await client.post("/signout", data={"csrf": await page_csrf(client)})
+    assert signout.status_code == 303
+    assert (await client.get("/")).headers["location"] == "/signin"
+
+
+async def test_expired_session_says_so(client: httpx.AsyncClient, token: str, clock: Clock) -> None:
+    await sign_in(client, token)
+    assert (await client.get("/")).status_code == 200
+    clock.now = START + timedelta(hours=8, seconds=1)
+    response = await client.get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?expired=1"
+    page = await client.get(response.headers["location"])
+    assert "Your session has ended" in page.text
+
+
+async def test_revoked_token_ends_the_session_within_seconds(
+    client: httpx.AsyncClient,
+    token: str,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+    environment_id: str,
+) -> None:
+    await sign_in(client, token)
+    assert (await client.get("/")).status_code == 200
+    async with sessions.begin() as session:
+        await revoke_token(session, environment_id, token.split(":", 1)[0])
+    assert (await client.get("/")).status_code == 200  # cached for 5 s
+    clock.now = START + timedelta(seconds=6)
+    assert (await client.get("/")).headers["location"] == "/signin?expired=1"
+
+
+async def test_library_empty_state(client: httpx.AsyncClient, token: str) -> None:
+    await sign_in(client, token)
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert 'id="empty-library"' in response.text
+    assert "Upload your first video" in response.text
+    polled = await client.get("/dashboard/api/assets", params={"ids": "nosuchasset,x"})
+    assert polled.json() == {"data": []}
+
+
+async def test_upload_endpoint_creates_a_direct_upload(
+    client: httpx.AsyncClient,
+    token: str,
+    sessions: async_sessionmaker[AsyncSession],
+    environment_id: str,
+) -> None:
+    await sign_in(client, token)
+    upload_page = await client.get("/upload")
+    assert 'data-limit="1000000"' in upload_page.text
+    assert "/static/vendor/tus.min.js" in upload_page.text
+    csrf = await page_csrf(client)
+    response = await client.post(
+        "/dashboard/api/uploads",
+        json={"name": "clip.mp4", "size": 500_000},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["url"] == f"{BASE}/upload/{body['id']}"
+    async with sessions() as session:
+        row = await session.scalar(select(DirectUpload).where(DirectUpload.id == body["id"]))
+    assert row is not None
+    assert row.environment_id == environment_id
+    assert row.cors_origin == BASE
+
+
+async def test_upload_over_the_limit_is_refused_with_the_limit(
+    client: httpx.AsyncClient,
+    token: str,
+    sessions: async_sessionmaker[AsyncSession],
+    environment_id: str,
+) -> None:
+    await sign_in(client, token)
+    csrf = await page_csrf(client)
+    response = await client.post(
+        "/dashboard/api/uploads",
+        json={"name": "big.mp4", "size": 2_000_000},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == (
+        "big.mp4 is 1.9 MiB; the limit is 976.6 KiB (1000000 bytes)."
+    )
+    async with sessions.begin() as session:
+        env = await session.get(Environment, environment_id)
+        assert env is not None
+        env.max_upload_bytes = 100
+    assert 'data-limit="100"' in (await client.get("/upload")).text
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(0, "0 bytes"), (1023, "1023 bytes"), (1024, "1.0 KiB"), (256 * 1024**3, "256.0 GiB")],
+)
+def test_human_bytes(size: int, text: str) -> None:
+    assert human_bytes(size) == text
+
+
+def test_too_large_only_over_the_limit() -> None:
+    assert too_large("a", 10, 10) is None
+    assert too_large("a", 11, 10) == "a is 11 bytes; the limit is 10 bytes (10 bytes)."
+
+
+async def test_other_environments_assets_are_not_found(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    await sign_in(client, token)
+    response = await client.get("/assets/abcdefghijklmnopqrstuv")
+    assert response.status_code == 404
+    assert "Video not found" in response.text
