@@ -214,7 +214,7 @@ def naive_argv(ff: str, src: Path, pr: ProbeResult, plan: LadderPlan, rung: Rung
     return [
         ff,
         *("-hide_banner", "-nostdin", "-loglevel", "error", "-y"),
-        *encode._input_args(src, pr),
+        *encode.input_args(src, pr),
         *("-map", f"0:{plan.video_index}", "-vf", encode._video_chain(rung)),
         *encode._x264_args(0, rung, plan, preset),
         *encode._audio_args(plan.audio),
