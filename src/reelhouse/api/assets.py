@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.errors import InvalidParameters
 from reelhouse.logs import get_logger
 from reelhouse.media import assets
@@ -21,7 +22,7 @@ from reelhouse.schemas.assets import (
     InputInfo,
     UpdateAssetRequest,
 )
-from reelhouse.schemas.envelopes import DataEnvelope, ErrorEnvelope, data
+from reelhouse.schemas.envelopes import DataEnvelope, data
 from reelhouse.storage.errors import StorageError
 
 log = get_logger("reelhouse.api.assets")
@@ -30,11 +31,7 @@ log = get_logger("reelhouse.api.assets")
 def assets_router(deps: ApiDeps) -> APIRouter:
     """The asset endpoints, bound to ``deps``."""
     # Responses are built by hand to omit None fields; the models document the shape.
-    router = APIRouter(
-        prefix="/video/v1/assets",
-        tags=["Assets"],
-        responses={401: {"model": ErrorEnvelope}, 404: {"model": ErrorEnvelope}},
-    )
+    router = resource_router("/video/v1/assets", "Assets")
     one = {"model": DataEnvelope[Asset]}
     caller = Depends(principal_dependency(deps.sessions, deps.clock))
 

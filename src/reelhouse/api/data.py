@@ -28,9 +28,9 @@ from fastapi.responses import JSONResponse
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.errors import InvalidParameters
 from reelhouse.media.tokens import DATA_READ, Principal
-from reelhouse.schemas.envelopes import ErrorEnvelope
 
 METRICS: Final = (
     "views",
@@ -163,15 +163,7 @@ Measurement = Annotated[str | None, Query(max_length=16)]
 
 def data_router(deps: ApiDeps, source: MetricsSource) -> APIRouter:
     """The data endpoints, bound to ``deps`` and reading ``source``."""
-    router = APIRouter(
-        prefix="/data/v1",
-        tags=["Metrics"],
-        responses={
-            400: {"model": ErrorEnvelope},
-            401: {"model": ErrorEnvelope},
-            403: {"model": ErrorEnvelope},
-        },
-    )
+    router = resource_router("/data/v1", "Metrics", errors=(400, 401, 403))
     caller = Depends(principal_dependency(deps.sessions, deps.clock))
 
     @router.get("/metrics/{metric}/overall", response_model=None)

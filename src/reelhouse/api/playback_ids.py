@@ -9,19 +9,16 @@ from fastapi.responses import JSONResponse
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.media import playback_ids
 from reelhouse.media.tokens import VIDEO_READ, VIDEO_WRITE, Principal
 from reelhouse.schemas.assets import CreatePlaybackIdRequest, PlaybackIdLookup, PlaybackIdView
-from reelhouse.schemas.envelopes import DataEnvelope, ErrorEnvelope, data
+from reelhouse.schemas.envelopes import DataEnvelope, data
 
 
 def playback_ids_router(deps: ApiDeps) -> APIRouter:
     """The playback-id endpoints, bound to ``deps``."""
-    router = APIRouter(
-        prefix="/video/v1",
-        tags=["Playback ID"],
-        responses={401: {"model": ErrorEnvelope}, 404: {"model": ErrorEnvelope}},
-    )
+    router = resource_router("/video/v1", "Playback ID")
     one = {"model": DataEnvelope[PlaybackIdView]}
     caller = Depends(principal_dependency(deps.sessions, deps.clock))
 

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.media import playback_restrictions as restrictions
 from reelhouse.media.tokens import VIDEO_READ, VIDEO_WRITE, Principal
-from reelhouse.schemas.envelopes import DataEnvelope, ErrorEnvelope, data
+from reelhouse.schemas.envelopes import DataEnvelope, data
 
 
 class ReferrerRules(BaseModel):
@@ -60,11 +61,7 @@ class RestrictionView(BaseModel):
 
 def playback_restrictions_router(deps: ApiDeps) -> APIRouter:
     """The playback-restriction endpoints, bound to ``deps``."""
-    router = APIRouter(
-        prefix="/video/v1",
-        tags=["Playback Restrictions"],
-        responses={401: {"model": ErrorEnvelope}, 404: {"model": ErrorEnvelope}},
-    )
+    router = resource_router("/video/v1", "Playback Restrictions")
     caller = Depends(principal_dependency(deps.sessions, deps.clock))
     one = {"model": DataEnvelope[RestrictionView]}
 

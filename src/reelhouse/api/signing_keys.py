@@ -16,9 +16,10 @@ from pydantic import BaseModel
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.media import signing_keys
 from reelhouse.media.tokens import SYSTEM_READ, SYSTEM_WRITE, Principal
-from reelhouse.schemas.envelopes import DataEnvelope, ErrorEnvelope, data
+from reelhouse.schemas.envelopes import DataEnvelope, data
 
 
 class SigningKeyView(BaseModel):
@@ -29,11 +30,7 @@ class SigningKeyView(BaseModel):
 
 def signing_keys_router(deps: ApiDeps) -> APIRouter:
     """The signing-key endpoints, bound to ``deps``."""
-    router = APIRouter(
-        prefix="/system/v1",
-        tags=["Signing Keys"],
-        responses={401: {"model": ErrorEnvelope}, 404: {"model": ErrorEnvelope}},
-    )
+    router = resource_router("/system/v1", "Signing Keys")
     caller = Depends(principal_dependency(deps.sessions, deps.clock))
     one = {"model": DataEnvelope[SigningKeyView]}
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.media import assets, static_renditions
 from reelhouse.media.tokens import VIDEO_WRITE, Principal
 from reelhouse.schemas.assets import (
@@ -18,20 +19,12 @@ from reelhouse.schemas.assets import (
     StaticRenditionFile,
     UpdateMp4SupportRequest,
 )
-from reelhouse.schemas.envelopes import DataEnvelope, ErrorEnvelope, data
+from reelhouse.schemas.envelopes import DataEnvelope, data
 
 
 def static_renditions_router(deps: ApiDeps) -> APIRouter:
     """The static-rendition endpoints, bound to ``deps``."""
-    router = APIRouter(
-        prefix="/video/v1/assets",
-        tags=["Assets"],
-        responses={
-            400: {"model": ErrorEnvelope},
-            401: {"model": ErrorEnvelope},
-            404: {"model": ErrorEnvelope},
-        },
-    )
+    router = resource_router("/video/v1/assets", "Assets", errors=(400, 401, 404))
     caller = Depends(principal_dependency(deps.sessions, deps.clock))
 
     @router.put(

@@ -13,10 +13,11 @@ from pydantic_core import PydanticCustomError
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.media import text_tracks
 from reelhouse.media.tokens import VIDEO_WRITE, Principal
 from reelhouse.schemas.assets import URL_MESSAGE, is_http_url
-from reelhouse.schemas.envelopes import DataEnvelope, ErrorEnvelope, data
+from reelhouse.schemas.envelopes import DataEnvelope, data
 
 # BCP 47 in the shape players use: a 2-3 letter language, then subtags (``en``, ``pt-BR``,
 # ``zh-Hant-TW``, ``es-419``).
@@ -80,15 +81,7 @@ class TextTrackView(BaseModel):
 
 def text_tracks_router(deps: ApiDeps) -> APIRouter:
     """The text-track endpoints, bound to ``deps``."""
-    router = APIRouter(
-        prefix="/video/v1/assets",
-        tags=["Assets"],
-        responses={
-            400: {"model": ErrorEnvelope},
-            401: {"model": ErrorEnvelope},
-            404: {"model": ErrorEnvelope},
-        },
-    )
+    router = resource_router("/video/v1/assets", "Assets", errors=(400, 401, 404))
     caller = Depends(principal_dependency(deps.sessions, deps.clock))
 
     @router.post(

@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.media import uploads
 from reelhouse.media.tokens import VIDEO_READ, VIDEO_WRITE, Principal
-from reelhouse.schemas.envelopes import DataEnvelope, ErrorEnvelope, data
+from reelhouse.schemas.envelopes import DataEnvelope, data
 from reelhouse.schemas.uploads import CreateUploadRequest, Upload
 
 
@@ -22,11 +23,7 @@ def _json(payload: dict[str, Any], status_code: int = 200) -> JSONResponse:
 def uploads_router(deps: ApiDeps) -> APIRouter:
     """The direct-upload endpoints, bound to ``deps``."""
     # Responses are built by hand to omit None fields; the models document the shape.
-    router = APIRouter(
-        prefix="/video/v1/uploads",
-        tags=["Direct Uploads"],
-        responses={401: {"model": ErrorEnvelope}, 404: {"model": ErrorEnvelope}},
-    )
+    router = resource_router("/video/v1/uploads", "Direct Uploads")
     one = {"model": DataEnvelope[Upload]}
     # A default-value Depends: with postponed annotations FastAPI cannot see a local alias.
     caller = Depends(principal_dependency(deps.sessions, deps.clock))

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
+from reelhouse.api.routers import resource_router
 from reelhouse.errors import InvalidParameters
 from reelhouse.media.tokens import SYSTEM_READ, SYSTEM_WRITE, Principal
 from reelhouse.outbound import Policy
-from reelhouse.schemas.envelopes import ErrorEnvelope, data
+from reelhouse.schemas.envelopes import data
 from reelhouse.webhooks import endpoints
 from reelhouse.webhooks.dispatch import replay_event
 
@@ -57,11 +58,7 @@ class WebhookEndpointOut(BaseModel):
 
 def webhooks_router(deps: ApiDeps) -> APIRouter:
     """The webhook endpoints, bound to ``deps``."""
-    router = APIRouter(
-        prefix="/system/v1",
-        tags=["Webhooks"],
-        responses={401: {"model": ErrorEnvelope}, 404: {"model": ErrorEnvelope}},
-    )
+    router = resource_router("/system/v1", "Webhooks")
     caller = Depends(principal_dependency(deps.sessions, deps.clock))
     policy = Policy(allow_private=deps.webhook_allow_private)
     one = {"model": WebhookEndpointOut}
