@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
-from reelhouse.api.routers import resource_router
+from reelhouse.api.routers import PageLimit, PageNumber, resource_router
 from reelhouse.errors import InvalidParameters
 from reelhouse.logs import get_logger
 from reelhouse.media import assets
@@ -58,8 +58,8 @@ def assets_router(deps: ApiDeps) -> APIRouter:
     @router.get("", response_model=None, responses={200: {"model": AssetList}})
     async def list_assets(
         principal: Principal = caller,
-        limit: Annotated[int, Query(ge=1, le=100)] = 25,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        limit: PageLimit = 25,
+        page: PageNumber = 1,
         cursor: Annotated[str | None, Query(max_length=512)] = None,
         upload_id: Annotated[str | None, Query(max_length=255)] = None,
         live_stream_id: Annotated[str | None, Query(max_length=255)] = None,

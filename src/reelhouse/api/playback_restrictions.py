@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
-from reelhouse.api.routers import resource_router
+from reelhouse.api.routers import PageLimit, PageNumber, resource_router
 from reelhouse.media import playback_restrictions as restrictions
 from reelhouse.media.tokens import VIDEO_READ, VIDEO_WRITE, Principal
 from reelhouse.schemas.envelopes import DataEnvelope, data
@@ -89,8 +89,8 @@ def playback_restrictions_router(deps: ApiDeps) -> APIRouter:
     @router.get("/playback-restrictions", response_model=None)
     async def list_playback_restrictions(
         principal: Principal = caller,
-        limit: Annotated[int, Query(ge=1, le=100)] = 25,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        limit: PageLimit = 25,
+        page: PageNumber = 1,
     ) -> JSONResponse:
         """Newest first; a page past the end is ``{"data": []}``."""
         principal.require(VIDEO_READ)

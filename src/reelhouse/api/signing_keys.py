@@ -8,15 +8,14 @@ create call, so the route takes no body at all.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
-from reelhouse.api.routers import resource_router
+from reelhouse.api.routers import PageLimit, PageNumber, resource_router
 from reelhouse.media import signing_keys
 from reelhouse.media.tokens import SYSTEM_READ, SYSTEM_WRITE, Principal
 from reelhouse.schemas.envelopes import DataEnvelope, data
@@ -54,8 +53,8 @@ def signing_keys_router(deps: ApiDeps) -> APIRouter:
     @router.get("/signing-keys", response_model=None)
     async def list_signing_keys(
         principal: Principal = caller,
-        limit: Annotated[int, Query(ge=1, le=100)] = 25,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        limit: PageLimit = 25,
+        page: PageNumber = 1,
     ) -> JSONResponse:
         """Newest first; a page past the end is ``{"data": []}``."""
         principal.require(SYSTEM_READ)

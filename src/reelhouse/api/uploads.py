@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
-from reelhouse.api.routers import resource_router
+from reelhouse.api.routers import PageLimit, PageNumber, resource_router
 from reelhouse.media import uploads
 from reelhouse.media.tokens import VIDEO_READ, VIDEO_WRITE, Principal
 from reelhouse.schemas.envelopes import DataEnvelope, data
@@ -54,8 +54,8 @@ def uploads_router(deps: ApiDeps) -> APIRouter:
     @router.get("", response_model=None, responses={200: {"model": DataEnvelope[list[Upload]]}})
     async def list_direct_uploads(
         principal: Principal = caller,
-        limit: Annotated[int, Query(ge=1, le=100)] = 25,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        limit: PageLimit = 25,
+        page: PageNumber = 1,
     ) -> JSONResponse:
         """Newest first; a page past the end is ``{"data": []}``."""
         principal.require(VIDEO_READ)

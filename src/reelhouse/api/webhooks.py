@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
-from reelhouse.api.routers import resource_router
+from reelhouse.api.routers import PageLimit, PageNumber, resource_router
 from reelhouse.errors import InvalidParameters
 from reelhouse.media.tokens import SYSTEM_READ, SYSTEM_WRITE, Principal
 from reelhouse.outbound import Policy
@@ -90,8 +90,8 @@ def webhooks_router(deps: ApiDeps) -> APIRouter:
     @router.get("/webhooks", response_model=None)
     async def list_webhooks(
         principal: Principal = caller,
-        limit: Annotated[int, Query(ge=1, le=100)] = 25,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        limit: PageLimit = 25,
+        page: PageNumber = 1,
     ) -> JSONResponse:
         """Oldest first; secrets are never listed."""
         principal.require(SYSTEM_READ)
@@ -156,8 +156,8 @@ def webhooks_router(deps: ApiDeps) -> APIRouter:
     async def list_webhook_deliveries(
         webhook_id: str,
         principal: Principal = caller,
-        limit: Annotated[int, Query(ge=1, le=100)] = 25,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        limit: PageLimit = 25,
+        page: PageNumber = 1,
     ) -> JSONResponse:
         """The delivery log, newest first: event, status and every attempt."""
         principal.require(SYSTEM_READ)
