@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import secrets
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reelhouse.api.app import ApiDeps, build_api_router
 from reelhouse.db.models import Environment
 from reelhouse.media import tokens
+from reelhouse.pipeline.ladder import plan_ladder
+from reelhouse.pipeline.package import PackageResult, transcode
+from reelhouse.pipeline.probe import probe
 from reelhouse.server.errors import install_error_handlers
+from tests.mediagen import FFMPEG
 
 BASE_URL = "http://reelhouse.test"
 
@@ -99,3 +105,33 @@ async def client(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[ht
 
 
 JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A real 2 s 640x360 clip encoded by the pipeline once per session (every HTTP test that
+    serves stored outputs uses this one)."""
+
+    out_dir: Path
+    result: PackageResult
+
+
+@pytest.fixture(scope="session")
+async def encoded(tmp_path_factory: pytest.TempPathFactory) -> Encoded:
+    folder = tmp_path_factory.mktemp("encoded-media")
+    source = folder / "clip.mp4"
+    lavfi = ["testsrc2=s=640x360:r=30:d=2", "sine=f=440:r=48000:d=2"]
+    subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+        + [arg for graph in lavfi for arg in ("-f", "lavfi", "-i", graph)]
+        + ["-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p"]
+        + ["-c:a", "aac", "-ac", "2", "-shortest", str(source)],
+        check=True,
+        timeout=60,
+    )
+    probed = await probe(source)
+    out = folder / "out"
+    result = await transcode(
+        source, probed, plan_ladder(probed), out, ffmpeg=FFMPEG, preset="ultrafast"
+    )
+    return Encoded(out, result)

@@ -32,10 +32,8 @@ from reelhouse.storage.layout import storyboard_key
 from reelhouse.storage.local import LocalObjectStore
 from reelhouse.worker.media_tasks import MediaDeps
 from reelhouse.worker.storyboard_tasks import make_storyboard
-from tests.http.test_stream import Encoded, encoded
+from tests.http.conftest import Encoded
 from tests.http.test_stream import Env as StreamEnv
-
-__all__ = ["encoded"]  # the session fixture, shared with the stream tests
 
 BASE = "http://image.test"
 NOT_READY = {"error": {"type": "not_ready", "messages": ["This asset is still being prepared"]}}

@@ -36,7 +36,6 @@ from tests.http.test_stream import (  # noqa: F401  (fixtures)
     BASE,
     Env,
     Published,
-    encoded,
     env,
     media_uris,
 )

@@ -5,7 +5,6 @@ HLS output held in a LocalObjectStore), then the files over ``/stream/{playback_
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,14 +24,11 @@ from reelhouse.db.models import Asset, OutboxEvent, PlaybackId
 from reelhouse.delivery.routes import DeliveryDeps, stream_routes
 from reelhouse.delivery.static import content_disposition, download_filename, static_routes
 from reelhouse.media import processing
-from reelhouse.pipeline.ladder import plan_ladder
-from reelhouse.pipeline.package import PackageResult, transcode
-from reelhouse.pipeline.probe import probe
 from reelhouse.storage.layout import asset_version_prefix
 from reelhouse.storage.local import LocalObjectStore
 from reelhouse.worker.media_tasks import MediaDeps, asset_facts, rendition_facts
 from reelhouse.worker.static_tasks import make_static_renditions
-from tests.http.conftest import JSON, Caller, build_app
+from tests.http.conftest import JSON, Caller, Encoded, build_app
 from tests.http.test_mux_python import server_url  # noqa: F401  (the fixture)
 from tests.mediagen import FFMPEG
 
@@ -40,31 +36,12 @@ BASE = "http://reelhouse.test"
 Sessions = async_sessionmaker[AsyncSession]
 
 
-@dataclass(frozen=True)
-class Packaged:
-    out_dir: Path
-    result: PackageResult
+Packaged = Encoded
 
 
 @pytest.fixture(scope="session")
-async def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
-    folder = tmp_path_factory.mktemp("static-media")
-    source = folder / "clip.mp4"
-    lavfi = ["testsrc2=s=640x360:r=30:d=2", "sine=f=440:r=48000:d=2"]
-    subprocess.run(
-        [FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
-        + [arg for graph in lavfi for arg in ("-f", "lavfi", "-i", graph)]
-        + ["-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p"]
-        + ["-c:a", "aac", "-ac", "2", "-shortest", str(source)],
-        check=True,
-        timeout=60,
-    )
-    probed = await probe(source)
-    out = folder / "out"
-    result = await transcode(
-        source, probed, plan_ladder(probed), out, ffmpeg=FFMPEG, preset="ultrafast"
-    )
-    return Packaged(out, result)
+def packaged(encoded: Encoded) -> Encoded:
+    return encoded
 
 
 @dataclass

@@ -9,7 +9,6 @@ last test downloads the served HLS as a player would and decodes it with PyAV.
 from __future__ import annotations
 
 import gzip
-import subprocess
 import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from typing import Any
 
 import av
 import httpx
-import imageio_ffmpeg
 import pytest
 from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,45 +27,15 @@ from reelhouse import ids
 from reelhouse.db.models import Asset, PlaybackId, Rendition
 from reelhouse.delivery.responses import GZIP_MIN_SIZE
 from reelhouse.delivery.routes import DeliveryDeps, stream_routes
-from reelhouse.pipeline.ladder import plan_ladder
-from reelhouse.pipeline.package import PackageResult, transcode
 from reelhouse.pipeline.playlists import parse_media_playlist
-from reelhouse.pipeline.probe import probe
 from reelhouse.storage.layout import asset_version_prefix
 from reelhouse.storage.local import LocalObjectStore
+from tests.http.conftest import Encoded
 
 BASE = "http://stream.test"
 FRAMES = 60  # 2 s at 30 fps
 IDENTITY = {"Accept-Encoding": "identity"}
 NOT_READY = {"error": {"type": "not_ready", "messages": ["This asset is still being prepared"]}}
-
-
-@dataclass(frozen=True)
-class Encoded:
-    out_dir: Path
-    result: PackageResult
-
-
-@pytest.fixture(scope="session")
-async def encoded(tmp_path_factory: pytest.TempPathFactory) -> Encoded:
-    folder = tmp_path_factory.mktemp("stream-media")
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    source = folder / "clip.mp4"
-    lavfi = ["testsrc2=s=640x360:r=30:d=2", "sine=f=440:r=48000:d=2"]
-    subprocess.run(
-        [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
-        + [arg for graph in lavfi for arg in ("-f", "lavfi", "-i", graph)]
-        + ["-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p"]
-        + ["-c:a", "aac", "-ac", "2", "-shortest", str(source)],
-        check=True,
-        timeout=60,
-    )
-    probed = await probe(source)
-    out = folder / "out"
-    result = await transcode(
-        source, probed, plan_ladder(probed), out, ffmpeg=ffmpeg, preset="ultrafast"
-    )
-    return Encoded(out, result)
 
 
 class StreamingOnlyStore:
