@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # Browser libraries the web pages load from /static/vendor/ (that folder is gitignored).
 VENDOR := src/reelhouse/web/static/vendor
-VENDOR_FILES := $(VENDOR)/hls.min.js $(VENDOR)/tus.min.js
+VENDOR_FILES := $(VENDOR)/hls.min.js $(VENDOR)/tus.min.js $(VENDOR)/uPlot.iife.min.js
 
 .PHONY: install web-assets run test lint format bench clean
 
@@ -32,6 +32,13 @@ $(VENDOR)/tus.min.js: $(NODE_STAMP)
 		mkdir -p $(VENDOR) && cp node_modules/tus-js-client/dist/tus.min.js $@ \
 		&& cp node_modules/tus-js-client/LICENSE $(VENDOR)/tus-js-client.LICENSE; \
 	else echo "tus-js-client not installed: the dashboard's upload page cannot upload"; fi
+
+$(VENDOR)/uPlot.iife.min.js: $(NODE_STAMP)
+	@if [ -f node_modules/uplot/dist/uPlot.iife.min.js ]; then \
+		mkdir -p $(VENDOR) && cp node_modules/uplot/dist/uPlot.iife.min.js $@ \
+		&& cp node_modules/uplot/dist/uPlot.min.css $(VENDOR)/uPlot.min.css \
+		&& cp node_modules/uplot/LICENSE $(VENDOR)/uplot.LICENSE; \
+	else echo "uPlot not installed: the dashboard's analytics pages show tables without charts"; fi
 
 web-assets: $(VENDOR_FILES)
 

@@ -12,69 +12,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
-from .server import TOKEN_ID, TOKEN_SECRET, ServerProcess
+from .browser import launch_chromium, needs_chromium, new_page, shot, sign_in
+from .server import ServerProcess
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-TUS_JS = ROOT / "src" / "reelhouse" / "web" / "static" / "vendor" / "tus.min.js"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not TUS_JS.exists():
-        pytest.fail("tus-js-client is missing from web/static/vendor: run `make install`")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def new_page(browser: Browser, width: int = 1280, height: int = 800) -> Page:
-    tab = browser.new_context(viewport={"width": width, "height": height}).new_page()
-    tab.set_default_timeout(30_000)
-    problems: list[str] = []
-    tab.on("pageerror", lambda exc: problems.append(str(exc)))
-    tab.on(
-        "response",
-        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-    )
-    tab.problems = problems  # type: ignore[attr-defined]
-    return tab
-
-
-def sign_in(page: Page, server: ServerProcess) -> None:
-    response = page.goto(server.base_url + "/")
-    assert response is not None
-    if response.status == 404 or page.url.endswith("/docs"):
-        pytest.skip("the dashboard is not wired into server/app.py yet")
-    assert page.url.endswith("/signin")
-    page.get_by_label("Access token").fill(f"{TOKEN_ID}:{TOKEN_SECRET}")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.base_url + "/")
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+    yield from launch_chromium("tus.min.js")
 
 
 def test_upload_through_the_dashboard_until_ready(

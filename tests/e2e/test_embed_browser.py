@@ -15,12 +15,14 @@ import http.server
 import shutil
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from sqlalchemy import update
@@ -195,11 +197,23 @@ def set_status(server: ServerProcess, asset_id: str, status: str) -> None:
         pool.submit(asyncio.run, _set_status(database_url(server), asset_id, status)).result()
 
 
+def wait_until_served(server: ServerProcess, playback_id: str, status_code: int) -> None:
+    """Wait until the server answers the playlist with ``status_code``: each web process keeps
+    playback snapshots for up to a second, so a status set by hand shows a moment later."""
+    url = f"{server.base_url}/stream/{playback_id}.m3u8"
+    for _ in range(100):
+        if httpx.get(url, timeout=5).status_code == status_code:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{url} never answered {status_code}")
+
+
 def test_preparing_video_says_so_then_starts_when_ready(
     page: Page, media_server: ServerProcess, lesson: dict[str, Any]
 ) -> None:
     set_status(media_server, lesson["id"], "preparing")
     try:
+        wait_until_served(media_server, public_id(lesson), 412)
         open_embed(page, media_server, public_id(lesson))
         page.wait_for_function("() => window.reelhousePlayer.state === 'preparing'")
         message = page.locator(".rh-message")

@@ -36,7 +36,7 @@ from starlette.templating import Jinja2Templates
 from reelhouse import ids
 from reelhouse.errors import NotFound, Unauthorized
 from reelhouse.media.assets import asset_views, get_asset, list_assets
-from reelhouse.media.tokens import authenticate, list_tokens
+from reelhouse.media.tokens import VIDEO_READ, VIDEO_WRITE, authenticate, list_tokens
 from reelhouse.media.uploads import create_direct_upload, environment_upload_limit, upload_url
 from reelhouse.schemas.uploads import CreateUploadRequest, NewAssetSettings
 from reelhouse.web.sessions import (
@@ -156,7 +156,7 @@ class Dashboard:
             tokens = await list_tokens(db, session.environment_id)
         return any(t.id == session.token_id and t.revoked_at is None for t in tokens)
 
-    async def _signed_in(self, request: Request) -> DashboardSession | str:
+    async def signed_in(self, request: Request) -> DashboardSession | str:
         """The request's live session, else why not (the sign-in page's message, or '')."""
         session = read_session(request.cookies.get(SESSION_COOKIE), self.deps.session_secret)
         if session is None:
@@ -167,14 +167,40 @@ class Dashboard:
             return EXPIRED
         return session
 
-    def _to_signin(self, reason: str) -> Response:
+    async def gate(self, request: Request, permission: str) -> DashboardSession | Response:
+        """A page's gate: the live session when its token holds ``permission``; otherwise the
+        answer to send instead (back to sign-in, or a 403 page naming the permission)."""
+        session = await self.signed_in(request)
+        if not isinstance(session, DashboardSession):
+            return self.to_signin(session)
+        if not session.may(permission):
+            context = {"csrf": session.csrf, "permission": permission, "nav": ""}
+            return self.page(request, "forbidden.html", context, 403)
+        return session
+
+    async def gate_json(
+        self, request: Request, permission: str, *, write: bool = False
+    ) -> DashboardSession | Response:
+        """The same for the pages' scripts: JSON 401/403; ``write`` also checks the session's
+        CSRF token in the ``X-CSRF-Token`` header."""
+        session = await self.signed_in(request)
+        if not isinstance(session, DashboardSession):
+            return JSONResponse({"error": session or "sign in first"}, status_code=401)
+        if write and not csrf_matches(session.csrf, request.headers.get("x-csrf-token")):
+            return JSONResponse({"error": CSRF_REFUSED}, status_code=403)
+        if not session.may(permission):
+            message = f"the access token you signed in with lacks the {permission} permission"
+            return JSONResponse({"error": message}, status_code=403)
+        return session
+
+    def to_signin(self, reason: str) -> Response:
         target = "/signin?expired=1" if reason else "/signin"
         response = RedirectResponse(target, status_code=303)
         if reason:
             response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    def _headers(self) -> dict[str, str]:
+    def headers(self) -> dict[str, str]:
         return {
             "Content-Security-Policy": self.csp,
             "X-Content-Type-Options": "nosniff",
@@ -182,33 +208,33 @@ class Dashboard:
             "Cache-Control": "private, no-store",
         }
 
-    def _page(
+    def page(
         self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
     ) -> Response:
         context = {"static": self.deps.static_prefix, **context}
         return self.deps.templates.TemplateResponse(
-            request, name, context, status_code=status_code, headers=self._headers()
+            request, name, context, status_code=status_code, headers=self.headers()
         )
 
-    def _refuse_csrf(self, request: Request) -> Response:
-        return self._page(request, "signin.html", _signin_context("", CSRF_REFUSED), 403)
+    def refuse_csrf(self, request: Request) -> Response:
+        return self.page(request, "signin.html", _signin_context("", CSRF_REFUSED), 403)
 
     # --- sign in and out ------------------------------------------------------------------
 
     async def signin_form(self, request: Request) -> Response:
-        session = await self._signed_in(request)
+        session = await self.signed_in(request)
         if isinstance(session, DashboardSession):
             return RedirectResponse("/", status_code=303)
         notice = EXPIRED if request.query_params.get("expired") or session else ""
         csrf = new_csrf()
-        response = self._page(request, "signin.html", _signin_context(csrf, "", notice))
+        response = self.page(request, "signin.html", _signin_context(csrf, "", notice))
         self._set_cookie(response, SIGNIN_CSRF_COOKIE, csrf, 3600)
         return response
 
     async def signin(self, request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         if not csrf_matches(request.cookies.get(SIGNIN_CSRF_COOKIE), form.get("csrf")):
-            return self._refuse_csrf(request)
+            return self.refuse_csrf(request)
         token_id, sep, secret = form.get("token", "").strip().partition(":")
         now = self.deps.clock()
         try:
@@ -218,8 +244,10 @@ class Dashboard:
                 principal = await authenticate(db, token_id, secret, now=now)
         except Unauthorized:
             csrf = form.get("csrf", "")
-            return self._page(request, "signin.html", _signin_context(csrf, BAD_TOKEN), 401)
-        session = new_session(principal.token_id, principal.environment_id, now)
+            return self.page(request, "signin.html", _signin_context(csrf, BAD_TOKEN), 401)
+        session = new_session(
+            principal.token_id, principal.environment_id, now, principal.permissions
+        )
         response = RedirectResponse("/", status_code=303)
         value = sign_session(session, self.deps.session_secret)
         self._set_cookie(response, SESSION_COOKIE, value, int(SESSION_LIFETIME.total_seconds()))
@@ -227,11 +255,11 @@ class Dashboard:
         return response
 
     async def signout(self, request: Request) -> Response:
-        session = await self._signed_in(request)
+        session = await self.signed_in(request)
         if not isinstance(session, DashboardSession):
-            return self._to_signin(session)
-        if not csrf_matches(session.csrf, (await _form(request)).get("csrf")):
-            return self._refuse_csrf(request)
+            return self.to_signin(session)
+        if not csrf_matches(session.csrf, (await read_form(request)).get("csrf")):
+            return self.refuse_csrf(request)
         response = RedirectResponse("/signin", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -250,9 +278,9 @@ class Dashboard:
     # --- pages ----------------------------------------------------------------------------
 
     async def library(self, request: Request) -> Response:
-        session = await self._signed_in(request)
+        session = await self.gate(request, VIDEO_READ)
         if not isinstance(session, DashboardSession):
-            return self._to_signin(session)
+            return session
         page = positive_int(request.query_params.get("page"), 1, 10_000)
         limit = positive_int(request.query_params.get("limit"), PAGE_SIZE, 100)
         async with self.deps.sessions() as db:
@@ -266,12 +294,12 @@ class Dashboard:
             "next_page": page + 1 if more else None,
             "nav": "library",
         }
-        return self._page(request, "library.html", context)
+        return self.page(request, "library.html", context)
 
     async def asset(self, request: Request) -> Response:
-        session = await self._signed_in(request)
+        session = await self.gate(request, VIDEO_READ)
         if not isinstance(session, DashboardSession):
-            return self._to_signin(session)
+            return session
         asset_id = request.path_params["asset_id"]
         try:
             async with self.deps.sessions() as db:
@@ -282,14 +310,14 @@ class Dashboard:
                 )[0]
         except NotFound:
             context = {"csrf": session.csrf, "missing": asset_id, "nav": "library"}
-            return self._page(request, "asset.html", context, 404)
+            return self.page(request, "asset.html", context, 404)
         context = {"csrf": session.csrf, "asset": view, "row": asset_row(view), "nav": "library"}
-        return self._page(request, "asset.html", context)
+        return self.page(request, "asset.html", context)
 
     async def upload_page(self, request: Request) -> Response:
-        session = await self._signed_in(request)
+        session = await self.gate(request, VIDEO_WRITE)
         if not isinstance(session, DashboardSession):
-            return self._to_signin(session)
+            return session
         limit = await self._limit(session.environment_id)
         context = {
             "csrf": session.csrf,
@@ -297,7 +325,7 @@ class Dashboard:
             "limit_text": human_bytes(limit),
             "nav": "upload",
         }
-        return self._page(request, "upload.html", context)
+        return self.page(request, "upload.html", context)
 
     async def _limit(self, environment_id: str) -> int:
         async with self.deps.sessions() as db:
@@ -307,9 +335,9 @@ class Dashboard:
     # --- JSON for the pages' scripts ------------------------------------------------------
 
     async def api_assets(self, request: Request) -> Response:
-        session = await self._signed_in(request)
+        session = await self.gate_json(request, VIDEO_READ)
         if not isinstance(session, DashboardSession):
-            return JSONResponse({"error": session or "sign in first"}, status_code=401)
+            return session
         wanted = [i for i in request.query_params.get("ids", "").split(",") if i][:MAX_IDS]
         found = []
         async with self.deps.sessions() as db:
@@ -321,14 +349,12 @@ class Dashboard:
                 except NotFound:
                     continue
             views = await asset_views(db, found)
-        return JSONResponse({"data": [asset_row(v) for v in views]}, headers=self._headers())
+        return JSONResponse({"data": [asset_row(v) for v in views]}, headers=self.headers())
 
     async def api_create_upload(self, request: Request) -> Response:
-        session = await self._signed_in(request)
+        session = await self.gate_json(request, VIDEO_WRITE, write=True)
         if not isinstance(session, DashboardSession):
-            return JSONResponse({"error": session or "sign in first"}, status_code=401)
-        if not csrf_matches(session.csrf, request.headers.get("x-csrf-token")):
-            return JSONResponse({"error": CSRF_REFUSED}, status_code=403)
+            return session
         try:
             body = json.loads(await request.body())
             name, size = str(body["name"])[:255], int(body["size"])
@@ -356,7 +382,7 @@ def _signin_context(csrf: str, error: str, notice: str = "") -> dict[str, Any]:
     return {"csrf": csrf, "error": error, "notice": notice, "signed_out": True}
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     """An urlencoded form body (small; anything else reads as empty)."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:

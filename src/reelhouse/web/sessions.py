@@ -1,8 +1,8 @@
 """Dashboard sign-in sessions: a signed cookie, its CSRF token, and the revocation re-check.
 
-The cookie holds ``{token id, environment id, expiry, csrf}`` as base64url JSON followed by
-an HMAC-SHA256 of that text under the operator's session secret; the token's secret is never
-in it. The per-session CSRF token rides inside the (HttpOnly) cookie and is echoed by pages
+The cookie holds ``{token id, environment id, expiry, csrf, permissions}`` as base64url JSON
+followed by an HMAC-SHA256 of that text under the operator's session secret; the token's secret
+is never in it. The per-session CSRF token rides inside the (HttpOnly) cookie and is echoed by pages
 in a hidden field or an ``X-CSRF-Token`` header. Signing and reading are pure; only
 :class:`RevocationCheck` touches the database.
 """
@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -27,23 +27,32 @@ REVOCATION_CACHE = timedelta(seconds=5)
 
 @dataclass(frozen=True)
 class DashboardSession:
-    """Who is signed in to the dashboard, until when, and their CSRF token."""
+    """Who is signed in to the dashboard, until when, their CSRF token and what the token
+    they signed in with may do (a token's permissions never change after creation)."""
 
     token_id: str
     environment_id: str
     expires_at: datetime
     csrf: str
+    permissions: frozenset[str] = frozenset()
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
+
+    def may(self, permission: str) -> bool:
+        return permission in self.permissions
 
 
 def new_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-def new_session(token_id: str, environment_id: str, now: datetime) -> DashboardSession:
-    return DashboardSession(token_id, environment_id, now + SESSION_LIFETIME, new_csrf())
+def new_session(
+    token_id: str, environment_id: str, now: datetime, permissions: Iterable[str] = ()
+) -> DashboardSession:
+    return DashboardSession(
+        token_id, environment_id, now + SESSION_LIFETIME, new_csrf(), frozenset(permissions)
+    )
 
 
 def _mac(secret: bytes, body: str) -> str:
@@ -57,6 +66,7 @@ def sign_session(session: DashboardSession, secret: bytes) -> str:
         "e": session.environment_id,
         "x": int(session.expires_at.timestamp()),
         "c": session.csrf,
+        "p": sorted(session.permissions),
     }
     raw = json.dumps(payload, separators=(",", ":")).encode()
     body = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -74,7 +84,10 @@ def read_session(value: str | None, secret: bytes) -> DashboardSession | None:
     try:
         payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         expires = datetime.fromtimestamp(int(payload["x"]), tz=UTC)
-        return DashboardSession(str(payload["t"]), str(payload["e"]), expires, str(payload["c"]))
+        permissions = frozenset(str(p) for p in payload.get("p", []))
+        return DashboardSession(
+            str(payload["t"]), str(payload["e"]), expires, str(payload["c"]), permissions
+        )
     except (binascii.Error, ValueError, TypeError, KeyError):
         return None  # MAC-valid but malformed: as good as none
 

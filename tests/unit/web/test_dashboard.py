@@ -40,7 +40,16 @@ def clock() -> Clock:
 @pytest.fixture
 async def token(sessions: async_sessionmaker[AsyncSession], environment_id: str) -> str:
     async with sessions.begin() as session:
-        row, secret = await create_token(session, environment_id, "dash", ["video:write"])
+        row, secret = await create_token(
+            session, environment_id, "dash", ["video:read", "video:write"]
+        )
+    return f"{row.id}:{secret}"
+
+
+@pytest.fixture
+async def read_only_token(sessions: async_sessionmaker[AsyncSession], environment_id: str) -> str:
+    async with sessions.begin() as session:
+        row, secret = await create_token(session, environment_id, "viewer", ["video:read"])
     return f"{row.id}:{secret}"
 
 
@@ -245,3 +254,22 @@ async def test_other_environments_assets_are_not_found(
     response = await client.get("/assets/abcdefghijklmnopqrstuv")
     assert response.status_code == 404
     assert "Video not found" in response.text
+
+
+async def test_a_token_without_video_write_cannot_upload(
+    client: httpx.AsyncClient, read_only_token: str
+) -> None:
+    await sign_in(client, read_only_token)
+    assert (await client.get("/")).status_code == 200
+    page = await client.get("/upload")
+    assert page.status_code == 403
+    assert "lacks the <code>video:write</code> permission" in page.text
+    api = await client.post(
+        "/dashboard/api/uploads",
+        json={"name": "a.mp4", "size": 10},
+        headers={"X-CSRF-Token": await page_csrf(client)},
+    )
+    assert api.status_code == 403
+    assert api.json()["error"] == (
+        "the access token you signed in with lacks the video:write permission"
+    )
