@@ -8,6 +8,10 @@ One run, side by side:
    signed grant paths ``/stream/{pid}/t/{grant}/v{n}/...`` taken from the signed multivariant
    playlist) and from nginx serving the *same stored files* (``root`` = the objects dir,
    ``sendfile on``, ``worker_processes 1``, another loopback port, the same relative paths).
+   Two more reelhouse processes on the same data dir add two rows: one with the in-memory hot
+   object cache off (``REELHOUSE_DELIVERY_MEMORY_CACHE_MB=0``: every segment read from disk),
+   and one behind an nginx front with ``REELHOUSE_ACCEL_REDIRECT_PREFIX`` (reelhouse checks the
+   grant and sets the headers, nginx sends the file: the production layout of docs/playback.md).
 2. **Playlists.** Multivariant playlist (public, and signed with ``?token=JWT``: one RSA verify
    per request; the URLs rotate over ``--tokens`` distinct JWTs) and a media playlist (public,
    and signed through its grant path): req/s and p50/p95/p99 latency at ``--conns`` (100)
@@ -103,6 +107,8 @@ TESTS: dict[str, tuple[str, str, bool]] = {
     "seg-nginx": ("segments, nginx (sendfile)", "nginx", False),
     "seg-public": ("segments, reelhouse public", "reelhouse", False),
     "seg-signed": ("segments, reelhouse signed (grant paths)", "reelhouse", False),
+    "seg-cold": ("segments, reelhouse public, memory cache off", "nocache", False),
+    "seg-accel": ("segments, reelhouse signed behind nginx (X-Accel-Redirect)", "front", False),
     "master-public": ("multivariant playlist, public", "reelhouse", True),
     "master-signed": ("multivariant playlist, signed (?token=JWT)", "reelhouse", True),
     "media-public": ("media playlist, public", "reelhouse", True),
@@ -110,7 +116,7 @@ TESTS: dict[str, tuple[str, str, bool]] = {
 }
 # open-loop tests: name -> the wrk test whose paths they request
 OPEN_TESTS = {"master-public-open": "master-public", "master-signed-open": "master-signed"}
-SEGMENT_TESTS = ("seg-nginx", "seg-public", "seg-signed")
+SEGMENT_TESTS = ("seg-nginx", "seg-public", "seg-signed", "seg-cold", "seg-accel")
 PLAYLIST_TESTS = ("master-public", "master-signed", "media-public", "media-signed")
 
 
@@ -208,7 +214,11 @@ class Reelhouse:
 
 
 class Nginx:
-    def __init__(self, root: Path, work: Path, workers: int) -> None:
+    """nginx on the objects directory; with ``upstream``, a front for a reelhouse started
+    with ``REELHOUSE_ACCEL_REDIRECT_PREFIX=/_objects/`` (the deployment docs/playback.md
+    describes): reelhouse decides, nginx sends the file."""
+
+    def __init__(self, root: Path, work: Path, workers: int, upstream: int | None = None) -> None:
         self.port = free_port()
         self.work = work
         for d in ("tmp", "logs"):
@@ -216,6 +226,27 @@ class Nginx:
         user = "user root;\n" if os.geteuid() == 0 else ""
         tmp = work / "tmp"
         conf = work / "nginx.conf"
+        server = f"""    server {{
+        listen 127.0.0.1:{self.port};
+        root {root};
+    }}"""
+        if upstream is not None:
+            server = f"""    upstream reelhouse {{ server 127.0.0.1:{upstream}; keepalive 128; }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        location /_objects/ {{
+            internal;
+            alias {root}/;
+            add_header Access-Control-Allow-Origin * always;
+        }}
+        location / {{
+            proxy_pass http://reelhouse;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_request_buffering off;
+        }}
+    }}"""
         conf.write_text(
             f"""{user}worker_processes {workers};
 daemon off;
@@ -234,10 +265,7 @@ http {{
     scgi_temp_path {tmp}/scgi;
     types {{ video/mp4 mp4; video/iso.segment m4s; audio/mp4 m4a;
              application/vnd.apple.mpegurl m3u8; }}
-    server {{
-        listen 127.0.0.1:{self.port};
-        root {root};
-    }}
+{server}
 }}
 """
         )
@@ -444,6 +472,8 @@ def plan_paths(rh: Reelhouse, info: dict[str, Any], objects: Path, n_tokens: int
         "seg-nginx": nginx_paths,
         "seg-public": pub_segments,
         "seg-signed": sig_segments,
+        "seg-accel": sig_segments,
+        "seg-cold": pub_segments,
         "master-public": [public_master],
         "master-signed": tokens,
         "media-public": pub_playlists[:1],
@@ -468,6 +498,23 @@ def check_same_bytes(rh: Reelhouse, ng: Nginx, paths: dict) -> None:
         r = httpx.get(rh.base + paths[name][0], timeout=30, headers={"Accept-Encoding": "gzip"})
         if r.status_code != 200:
             raise RuntimeError(f"{name}: {paths[name][0]} -> {r.status_code} {r.text[:300]}")
+
+
+def check_front(rh: Reelhouse, front: Nginx, paths: dict) -> None:
+    """Through the nginx front, signed segments carry reelhouse's headers and the same bytes;
+    a segment path without its grant is refused by reelhouse (403), not served by nginx."""
+    for path in paths["seg-accel"][:3]:
+        direct, fronted = httpx.get(rh.base + path, timeout=30), httpx.get(front.base + path)
+        if fronted.status_code != 200 or fronted.content != direct.content:
+            raise RuntimeError(f"front: {path} -> {fronted.status_code}, bytes differ")
+        if fronted.headers.get("cache-control") != direct.headers.get("cache-control"):
+            raise RuntimeError(f"front: {path} lost reelhouse's Cache-Control")
+    # /stream/{pid}/g/{grant}/v{n}/... -> /stream/{pid}/v{n}/...
+    forged = re.sub(r"^(/stream/[^/]+)/[a-z]+/[^/]+/(v\d+/)", r"\1/\2", paths["seg-accel"][0])
+    if forged == paths["seg-accel"][0]:
+        raise RuntimeError(f"front: no grant found in {forged}")
+    if httpx.get(front.base + forged).status_code != 403:
+        raise RuntimeError(f"front: a segment without its grant was not refused: {forged}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -591,9 +638,9 @@ def rotated(seq: list[str], k: int) -> list[str]:
     return seq[k:] + seq[:k]
 
 
-def measure_all(args: argparse.Namespace, rh: Reelhouse, ng: Nginx, paths: dict, info: dict,
+def measure_all(args: argparse.Namespace, servers: dict[str, Any], paths: dict, info: dict,
                 lua: Path, work: Path) -> list[dict[str, Any]]:  # fmt: skip
-    servers = {"reelhouse": rh, "nginx": ng}
+    rh = servers["reelhouse"]
     log("warm-up")
     for name in TESTS:
         run_test(name, servers, paths, lua, work, args, args.warmup)
@@ -625,6 +672,7 @@ def measure_all(args: argparse.Namespace, rh: Reelhouse, ng: Nginx, paths: dict,
         t = res["tests"]
         res["ratio_public_vs_nginx"] = t["seg-public"]["mbps"] / t["seg-nginx"]["mbps"]
         res["ratio_signed_vs_nginx"] = t["seg-signed"]["mbps"] / t["seg-nginx"]["mbps"]
+        res["ratio_accel_vs_nginx"] = t["seg-accel"]["mbps"] / t["seg-nginx"]["mbps"]
         rounds.append(res)
     return rounds
 
@@ -756,6 +804,7 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         }
     out["ratio_public_vs_nginx"] = med([r["ratio_public_vs_nginx"] for r in rounds])
     out["ratio_signed_vs_nginx"] = med([r["ratio_signed_vs_nginx"] for r in rounds])
+    out["ratio_accel_vs_nginx"] = med([r.get("ratio_accel_vs_nginx", 0.0) for r in rounds])
     thumbs = [r["thumbnails"] for r in rounds if "thumbnails" in r]
     out["thumb_cold_ms"] = med([t["cold_median_ms"] for t in thumbs])
     out["thumb_cached_ms"] = med([t["cached_median_ms"] for t in thumbs])
@@ -779,6 +828,12 @@ def targets(s: dict[str, Any]) -> list[tuple[str, str, bool]]:
             f"segments, reelhouse signed MB/s >= {TARGET_SEGMENTS_VS_NGINX} x nginx",
             f"{s['ratio_signed_vs_nginx']:.2f}x",
             s["ratio_signed_vs_nginx"] >= TARGET_SEGMENTS_VS_NGINX,
+        ),
+        (
+            f"segments, reelhouse signed behind nginx (X-Accel-Redirect) MB/s >= "
+            f"{TARGET_SEGMENTS_VS_NGINX} x nginx",
+            f"{s['ratio_accel_vs_nginx']:.2f}x",
+            s["ratio_accel_vs_nginx"] >= TARGET_SEGMENTS_VS_NGINX,
         ),
         (
             f"signed multivariant playlist p99 < {TARGET_SIGNED_MASTER_P99_MS:g} ms",
@@ -838,6 +893,7 @@ def report(res: dict[str, Any]) -> str:
     for key, label in (
         ("ratio_public_vs_nginx", "reelhouse public / nginx"),
         ("ratio_signed_vs_nginx", "reelhouse signed / nginx"),
+        ("ratio_accel_vs_nginx", "reelhouse signed behind nginx (X-Accel-Redirect) / nginx"),
     ):
         per = ", ".join(f"{r[key]:.2f}" for r in rounds)
         lines.append(f"| {label} | {s[key]:.2f} | {per} |")
@@ -937,12 +993,30 @@ def main() -> None:
         started.append(rh)
         ng = Nginx(data_dir / "objects", run_dir / "nginx", args.nginx_workers)
         started.append(ng)
+        accel = Reelhouse(
+            data_dir,
+            run_dir / "reelhouse-accel.log",
+            worker=False,
+            extra_env={"REELHOUSE_ACCEL_REDIRECT_PREFIX": "/_objects/"},
+        )
+        started.append(accel)
+        front = Nginx(data_dir / "objects", run_dir / "front", args.nginx_workers, accel.port)
+        started.append(front)
+        nocache = Reelhouse(
+            data_dir,
+            run_dir / "reelhouse-nocache.log",
+            worker=False,
+            extra_env={"REELHOUSE_DELIVERY_MEMORY_CACHE_MB": "0"},
+        )
+        started.append(nocache)
         paths = plan_paths(rh, info, data_dir / "objects", args.tokens)
         check_same_bytes(rh, ng, paths)
+        check_front(rh, front, paths)
         sizes = paths["_segment_bytes"]
         lua = run_dir / "rotate.lua"
         lua.write_text(WRK_LUA)
-        rounds = measure_all(args, rh, ng, paths, info, lua, run_dir)
+        servers = {"reelhouse": rh, "nginx": ng, "front": front, "nocache": nocache}
+        rounds = measure_all(args, servers, paths, info, lua, run_dir)
         meta.update(
             rounds=args.rounds, seconds=args.seconds, conns=args.conns, threads=args.threads,
             segments=len(sizes), segment_mb=sum(sizes) / 1e6,

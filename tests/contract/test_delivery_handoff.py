@@ -1,17 +1,21 @@
 """Handing segment bytes off the Python process: X-Accel-Redirect for a local store behind
-nginx, a presigned redirect for S3 (on moto's server, followed over HTTP as a browser would)."""
+nginx, a presigned redirect for S3 (on moto's server, followed over HTTP as a browser would);
+and, without a hand-off, the two ways a local file is sent (read whole, or streamed)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from reelhouse.delivery.errors import PlaybackNotFound
 from reelhouse.delivery.files import ObjectServer
+from reelhouse.storage.errors import ObjectNotFound, StorageError
 from reelhouse.storage.local import LocalObjectStore
 from reelhouse.storage.protocols import ObjectStore
 
@@ -83,3 +87,69 @@ async def test_s3_store_streams_the_bytes_without_a_hand_off(s3_endpoint: str) -
     assert response.headers["last-modified"].endswith("GMT")
     partial = await fetch(ObjectServer(store), {"Range": "bytes=10-19"})
     assert partial.status_code == 206 and partial.content == BODY[10:20]
+
+
+@pytest.mark.parametrize("whole_read_bytes", [0, len(BODY) - 1, len(BODY)], ids=str)
+async def test_local_files_read_whole_or_streamed_answer_alike(
+    tmp_path: Path, whole_read_bytes: int
+) -> None:
+    """Objects up to ``whole_read_bytes`` are read in one call; larger ones (or all, with 0)
+    go through FileResponse: bodies, ranges, HEAD and validators are the same either way."""
+    store = LocalObjectStore(tmp_path / "objects", fsync=False)
+    await put(store)
+    server = ObjectServer(store, whole_read_bytes=whole_read_bytes)
+    whole = await fetch(server)
+    assert whole.status_code == 200 and whole.content == BODY
+    assert whole.headers["content-length"] == str(len(BODY))
+    assert whole.headers["content-type"] == "video/iso.segment"
+    partial = await fetch(server, {"Range": "bytes=10-19"})
+    assert partial.status_code == 206 and partial.content == BODY[10:20]
+    assert partial.headers["content-range"] == f"bytes 10-19/{len(BODY)}"
+    suffix = await fetch(server, {"Range": "bytes=-5"})
+    assert suffix.status_code == 206 and suffix.content == BODY[-5:]
+    past = await fetch(server, {"Range": f"bytes={len(BODY)}-"})
+    assert past.status_code == 416
+    assert past.headers["content-range"] == f"bytes */{len(BODY)}"
+    assert (await fetch(server, {"If-None-Match": whole.headers["etag"]})).status_code == 304
+    transport = httpx.ASGITransport(app=app_for(server))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        head = await client.head("/seg")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(BODY))
+
+
+async def test_read_whole_returns_bytes_only_up_to_the_limit(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects", fsync=False)
+    await put(store)
+    info, data = await store.read_whole(KEY, len(BODY))
+    assert data == BODY and info.size == len(BODY)
+    assert info.etag == (await store.stat(KEY)).etag
+    info, data = await store.read_whole(KEY, len(BODY) - 1)
+    assert data is None and info.size == len(BODY)
+    with pytest.raises(ObjectNotFound):
+        await store.read_whole("env/e/assets/a/v1/720p/missing.m4s", 1 << 20)
+
+
+async def test_a_directory_swapped_for_a_symlink_is_refused_on_first_use(tmp_path: Path) -> None:
+    """The store remembers directories it has checked; one it has not seen yet is checked."""
+    store = LocalObjectStore(tmp_path / "objects", fsync=False)
+    outside = tmp_path / "outside" / "v2"
+    outside.mkdir(parents=True)
+    (outside / "seg.m4s").write_bytes(b"secret")
+    link = tmp_path / "objects" / "env" / "e" / "assets" / "a" / "v2"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(outside)
+    with pytest.raises(StorageError, match="outside the store's root"):
+        await store.read_whole("env/e/assets/a/v2/seg.m4s", 1 << 20)
+
+
+async def test_hot_objects_answer_repeats_without_reading(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects", fsync=False)
+    await put(store)
+    server = ObjectServer(store, memory_cache_bytes=1 << 20)
+    first = await fetch(server)
+    (tmp_path / "objects" / KEY).unlink()  # gone from disk, still hot for up to a second
+    again = await fetch(server, {"Range": "bytes=0-9"})
+    assert first.content == BODY and again.status_code == 206 and again.content == BODY[:10]
+    with pytest.raises(PlaybackNotFound):  # a server without the cache reads, and finds none
+        await fetch(ObjectServer(store))

@@ -4,9 +4,15 @@ The object's store ETag becomes the HTTP ETag (strong: it changes whenever the b
 Which body to send is decided here, once, for every backend (see :mod:`.ranges`); how it is
 sent derives from the store's abilities, checked once when the server is built:
 
-- a store with :class:`~reelhouse.storage.protocols.LocalPaths` hands the file to Starlette's
+- a store with :class:`~reelhouse.storage.protocols.WholeReads` (the local one) answers objects
+  of at most ``whole_read_bytes`` (HLS segments, playlists, images) from one blocking call that
+  opens, stats and reads the file, so a segment costs one worker-thread hop, not a dozen; with
+  ``memory_cache_bytes``, the bytes of those objects are kept a second in memory
+  (:class:`~reelhouse.delivery.hot.HotObjects`), so the viewers of a popular video cost no
+  read at all;
+- larger local files (:class:`~reelhouse.storage.protocols.LocalPaths`) go to Starlette's
   ``FileResponse``, which uses the ASGI ``http.response.pathsend`` extension (sendfile) where
-  the server offers it, and reads 64 KiB chunks in a worker thread where it does not;
+  the server offers it, and reads 1 MiB chunks in a worker thread where it does not;
 - any other store streams :meth:`~reelhouse.storage.protocols.ObjectStore.open_range` chunks
   (about 1 MiB), so memory stays bounded whatever the object's size, and the stream is closed
   when the client goes away.
@@ -26,6 +32,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from reelhouse.delivery.errors import PlaybackNotFound
+from reelhouse.delivery.hot import HotObjects
 from reelhouse.delivery.ranges import (
     ByteRange,
     Unsatisfiable,
@@ -37,7 +44,16 @@ from reelhouse.delivery.ranges import (
 from reelhouse.delivery.responses import CORS
 from reelhouse.storage.content_types import guess_content_type
 from reelhouse.storage.errors import InvalidRange, ObjectNotFound
-from reelhouse.storage.protocols import LocalPaths, ObjectInfo, ObjectStore, Presigning
+from reelhouse.storage.protocols import (
+    LocalPaths,
+    ObjectInfo,
+    ObjectStore,
+    Presigning,
+    WholeReads,
+)
+
+# Objects up to this size are read whole in one blocking call (segments are ~0.5-2 MiB).
+WHOLE_READ_BYTES = 8 << 20
 
 
 class ObjectServer:
@@ -51,10 +67,21 @@ class ObjectServer:
     """
 
     def __init__(
-        self, store: ObjectStore, *, accel_prefix: str | None = None, presign_seconds: int = 0
+        self,
+        store: ObjectStore,
+        *,
+        accel_prefix: str | None = None,
+        presign_seconds: int = 0,
+        whole_read_bytes: int = WHOLE_READ_BYTES,
+        memory_cache_bytes: int = 0,
     ) -> None:
         self.store = store
         self.local: LocalPaths | None = store if isinstance(store, LocalPaths) else None
+        self.whole: WholeReads | None = (
+            store if whole_read_bytes > 0 and isinstance(store, WholeReads) else None
+        )
+        self.whole_read_bytes = whole_read_bytes
+        self.hot = HotObjects(memory_cache_bytes) if memory_cache_bytes > 0 else None
         self.accel_prefix = accel_prefix if self.local is not None else None
         self.presign: Presigning | None = (
             store if presign_seconds > 0 and isinstance(store, Presigning) else None
@@ -64,8 +91,12 @@ class ObjectServer:
     async def serve(self, request: Request, key: str, *, cache_control: str) -> Response:
         """200, 206, 304 or 416 for the object at ``key``; a missing one raises
         :class:`PlaybackNotFound`. Every answer carries CORS, cache and validator headers."""
+        data: bytes | None = None
         try:
-            info = await self.store.stat(key)
+            if self.whole is not None and self.accel_prefix is None and self.presign is None:
+                info, data = await self._read_whole(self.whole, key)
+            else:
+                info = await self.store.stat(key)
         except ObjectNotFound:
             raise PlaybackNotFound() from None
         last_modified = format_datetime(info.modified.astimezone(UTC), usegmt=True)
@@ -91,9 +122,23 @@ class ObjectServer:
             wanted = parse_range(request.headers.get("range"), info.size)
         if isinstance(wanted, Unsatisfiable):
             return _unsatisfiable(headers, info.size)
+        if data is not None:
+            return _in_memory(request, data, wanted, headers, media_type)
         if self.local is not None:
             return _LocalFile(self.local.local_path(key), wanted, headers, media_type)
         return await self._stream(request, info, wanted, headers, media_type)
+
+    async def _read_whole(self, store: WholeReads, key: str) -> tuple[ObjectInfo, bytes | None]:
+        """:meth:`WholeReads.read_whole`, answered from the hot objects when they hold it."""
+        if self.hot is None:
+            return await store.read_whole(key, self.whole_read_bytes)
+        hit = self.hot.get(key)
+        if hit is not None:
+            return hit
+        info, data = await store.read_whole(key, self.whole_read_bytes)
+        if data is not None:
+            self.hot.put(key, info, data)
+        return info, data
 
     async def _stream(
         self,
@@ -126,6 +171,25 @@ class ObjectServer:
             await _close(chunks)
             return _unsatisfiable(headers, info.size)
         return _ObjectStream(first, chunks, status, headers, media_type)
+
+
+def _in_memory(
+    request: Request,
+    data: bytes,
+    wanted: ByteRange | None,
+    headers: dict[str, str],
+    media_type: str,
+) -> Response:
+    """The whole object, or the range of it, already read: one body message."""
+    status = 200
+    if wanted is not None:
+        headers["Content-Range"] = wanted.content_range(len(data))
+        data = data[wanted.start : wanted.end + 1]
+        status = 206
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(data))
+        return Response(b"", status_code=status, headers=headers, media_type=media_type)
+    return Response(data, status_code=status, headers=headers, media_type=media_type)
 
 
 def _unsatisfiable(headers: Mapping[str, str], size: int) -> Response:

@@ -6,10 +6,12 @@ round trip (``playback_ids JOIN assets LEFT JOIN renditions`` on the asset's cur
 with the asset's ready text tracks aggregated into one JSON column by a subquery) and returns
 a frozen :class:`Playback` that holds no ORM state, so it can outlive the session.
 
-:class:`PlaybackCache` keeps those snapshots for ``ttl`` seconds (1 s by default): a player
+:class:`PlaybackCache` keeps those snapshots for ``ttl`` seconds (1 s by default), and answers
+from a snapshot up to one more ``ttl`` while it reloads it in the background: a player
 fetching the master playlist, its media playlists and the first segments in the same second
-costs one query, not ten. The price is that a change (a new version published, an asset
-deleted, a playback id removed) is seen up to ``ttl`` late on each web node; a request for a
+costs one query, not ten, and no request waits for the database under steady traffic. The
+price is that a change (a new version published, an asset deleted, a playback id removed) is
+seen up to ``2 * ttl`` late on each web node; a request for a
 version *newer* than the cached one bypasses the cache, so a freshly published version is
 served at once. Unknown ids are not cached, so they cannot fill the cache.
 """
@@ -146,40 +148,59 @@ Clock = Callable[[], datetime]
 
 class PlaybackCache:
     """Snapshots from ``load`` kept ``ttl`` seconds, at most ``max_entries`` of them (oldest
-    evicted first). ``ttl=0`` turns caching off. Not shared between processes."""
+    evicted first). ``ttl=0`` turns caching off. Not shared between processes.
+
+    Stale while revalidate: a snapshot between ``ttl`` and ``ttl + stale`` seconds old (``stale``
+    defaults to ``ttl``) is still answered, and one reload starts in the background; so under
+    steady traffic no request waits for the database, and a change is seen at most
+    ``ttl + stale`` seconds late. Older snapshots are reloaded before answering."""
 
     def __init__(
-        self, load: Loader, clock: Clock, *, ttl: float = 1.0, max_entries: int = 10_000
+        self,
+        load: Loader,
+        clock: Clock,
+        *,
+        ttl: float = 1.0,
+        stale: float | None = None,
+        max_entries: int = 10_000,
     ) -> None:
         self._load = load
         self._clock = clock
         self._ttl = ttl
+        self._stale = ttl if stale is None else stale
         self._max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, Playback]] = OrderedDict()
         self._loading: dict[str, asyncio.Future[Playback | None]] = {}
 
     async def get(self, playback_id: str, *, min_version: int = 0) -> Playback | None:
-        """The snapshot of ``playback_id``; a cached one older than ``ttl`` or with a version
-        below ``min_version`` is reloaded. Concurrent misses for one id share one load, so an
-        expiring entry under load costs one query, not one per waiting request."""
+        """The snapshot of ``playback_id``; one older than ``ttl + stale`` or with a version
+        below ``min_version`` is reloaded first. Concurrent misses for one id share one load,
+        so an expiring entry under load costs one query, not one per waiting request."""
         now = self._clock().timestamp()
         cached = self._entries.get(playback_id)
         if cached is not None:
             stored_at, playback = cached
-            if 0 <= now - stored_at < self._ttl and playback.version >= min_version:
+            age = now - stored_at
+            if 0 <= age < self._ttl + self._stale and playback.version >= min_version:
+                if age >= self._ttl:
+                    self._loading_future(playback_id, now)  # refresh in the background
                 return playback
             del self._entries[playback_id]
-        load = self._loading.get(playback_id)
-        if load is None:
-            # One task per id, not tied to any request: a client that goes away does not
-            # cancel the load the others are waiting for.
-            load = asyncio.ensure_future(self._load(playback_id))
-            self._loading[playback_id] = load
-            load.add_done_callback(lambda done: self._store(playback_id, now, done))
-        loaded = await asyncio.shield(load)
+        loaded = await asyncio.shield(self._loading_future(playback_id, now))
         if loaded is not None and loaded.version < min_version:
             return await self._load(playback_id)
         return loaded
+
+    def _loading_future(self, playback_id: str, now: float) -> asyncio.Future[Playback | None]:
+        """The load in flight for ``playback_id``, started if there is none: one task per id,
+        not tied to any request, so a client that goes away does not cancel the load the
+        others are waiting for."""
+        load = self._loading.get(playback_id)
+        if load is None:
+            load = asyncio.ensure_future(self._load(playback_id))
+            self._loading[playback_id] = load
+            load.add_done_callback(lambda done: self._store(playback_id, now, done))
+        return load
 
     def _store(self, playback_id: str, now: float, done: asyncio.Future[Playback | None]) -> None:
         if self._loading.get(playback_id) is done:
@@ -187,7 +208,9 @@ class PlaybackCache:
         if done.cancelled() or done.exception() is not None:
             return
         loaded = done.result()
-        if loaded is not None and self._ttl > 0:
+        if loaded is None:
+            self._entries.pop(playback_id, None)  # gone since it was cached
+        elif self._ttl > 0:
             self._entries[playback_id] = (now, loaded)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)

@@ -8,6 +8,7 @@ status mux-player needs to tell "not ready" from "not found".
 
 from __future__ import annotations
 
+import functools
 import gzip
 
 from starlette.requests import Request
@@ -62,13 +63,20 @@ def accepts_gzip(header: str | None) -> bool:
     return codings.get("gzip", codings.get("*", 0.0)) > 0
 
 
+@functools.lru_cache(maxsize=2048)
+def _gzipped(data: bytes) -> bytes:
+    """gzip of a playlist, remembered: the same public playlist is asked for again and again
+    (signed ones differ per request and just pass through the LRU)."""
+    return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+
+
 def text_response(request: Request, body: str, media_type: str, cache_control: str) -> Response:
     """A small text document (a playlist or manifest), gzipped when the client accepts it and
     it is worth it; HEAD gets the headers (and length) of the GET."""
     data = body.encode()
     headers = {**CORS, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
     if len(data) >= GZIP_MIN_SIZE and accepts_gzip(request.headers.get("accept-encoding")):
-        data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+        data = _gzipped(data)
         headers["Content-Encoding"] = "gzip"
     headers["Content-Length"] = str(len(data))
     content = b"" if request.method == "HEAD" else data

@@ -83,6 +83,7 @@ class DeliveryDeps:
     cache_entries: int = 10_000
     accel_redirect_prefix: str | None = None
     presign_seconds: int = 0
+    memory_cache_bytes: int = 0
 
     def object_server(self) -> ObjectServer:
         """How segments and files are handed to clients (see :class:`ObjectServer`)."""
@@ -90,6 +91,7 @@ class DeliveryDeps:
             self.store,
             accel_prefix=self.accel_redirect_prefix,
             presign_seconds=self.presign_seconds,
+            memory_cache_bytes=self.memory_cache_bytes,
         )
 
 

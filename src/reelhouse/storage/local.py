@@ -53,6 +53,7 @@ _XATTR_ETAG = "user.reelhouse.etag"
 _XATTR_CONTENT_TYPE = "user.reelhouse.content_type"
 _NO_XATTRS = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENODATA}
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+_CHECKED_DIRECTORIES = 4096
 _NOT_AN_OBJECT = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
@@ -69,6 +70,7 @@ class LocalObjectStore:
         self.fsync = fsync
         self._executor = executor
         self._xattrs = True
+        self._checked_directories: set[Path] = set()
 
     # -- LocalPaths ------------------------------------------------------------------------
 
@@ -146,6 +148,27 @@ class LocalObjectStore:
                 yield chunk
         finally:
             await self._run(key, reader.close)
+
+    async def read_whole(self, key: str, limit: int) -> tuple[ObjectInfo, bytes | None]:
+        """:class:`~reelhouse.storage.protocols.WholeReads`: open, stat and (up to ``limit``
+        bytes) read in one executor call."""
+        path = self._path(key)
+
+        def read() -> tuple[ObjectInfo, bytes | None]:
+            fd = self._open(key, path)
+            try:
+                info = self._info(key, fd)
+                if info.size > limit:
+                    return info, None
+                with open(fd, "rb", closefd=False) as file:
+                    data = file.read(info.size + 1)
+                if len(data) != info.size:  # replaced files keep their bytes: only a truncation
+                    raise StorageError(f"{key!r} changed size while it was read")
+                return info, data
+            finally:
+                os.close(fd)
+
+        return await self._run(key, read)
 
     async def stat(self, key: str) -> ObjectInfo:
         path = self._path(key)
@@ -242,9 +265,20 @@ class LocalObjectStore:
         if real != root and not real.startswith(root + os.sep):
             raise StorageError(f"{key!r} leads outside the store's root through a symlink")
 
+    def _directory_inside(self, key: str, directory: Path) -> None:
+        """:meth:`_inside` for an object's directory, remembered once it held: the store
+        creates its directories itself and never turns one into a symlink, so a directory
+        that resolved inside root keeps doing so (a bounded set; reads only)."""
+        if directory in self._checked_directories:
+            return
+        self._inside(key, directory)
+        if len(self._checked_directories) >= _CHECKED_DIRECTORIES:
+            self._checked_directories.clear()
+        self._checked_directories.add(directory)
+
     def _open(self, key: str, path: Path) -> int:
         """Open the object's file for reading; it must be a regular file inside root."""
-        self._inside(key, path.parent)
+        self._directory_inside(key, path.parent)
         try:
             fd = os.open(path, _READ_FLAGS)
         except _NOT_AN_OBJECT as exc:

@@ -123,6 +123,17 @@ class LocalPaths(Protocol):
 
 
 @runtime_checkable
+class WholeReads(Protocol):
+    """Can stat an object and read it whole in one blocking call: cheaper than ``stat`` then
+    ``open_range`` for small objects (HLS segments, playlists, thumbnails)."""
+
+    async def read_whole(self, key: str, limit: int) -> tuple[ObjectInfo, bytes | None]:
+        """The object's info, and its bytes when it holds at most ``limit`` bytes (else None).
+        Raises :class:`ObjectNotFound` like ``stat``."""
+        ...
+
+
+@runtime_checkable
 class Presigning(Protocol):
     """Can hand out time-limited URLs that fetch an object without our credentials.
 

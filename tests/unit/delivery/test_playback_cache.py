@@ -31,22 +31,54 @@ class World:
         return self.rows[playback_id]
 
 
+async def settle() -> None:
+    """Let a background reload and its done-callback run."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
 @pytest.fixture
 def world() -> World:
     return World()
 
 
-async def test_hits_within_ttl_then_reloads(world: World) -> None:
+async def test_hits_within_ttl_then_serves_stale_while_it_reloads(world: World) -> None:
     world.add("p1")
     cache = PlaybackCache(world.load, world.clock, ttl=1.0)
     first = await cache.get("p1")
     world.now += timedelta(seconds=0.9)
     assert await cache.get("p1") is first
     assert world.loads == ["p1"]
-    world.now += timedelta(seconds=0.2)
+    world.now += timedelta(seconds=0.2)  # 1.1 s: stale, answered at once, reloaded behind
+    world.rows["p1"] = replace(first, version=2)
+    assert await cache.get("p1") is first
+    assert await cache.get("p1") is first  # one reload in flight, not two
+    await settle()
+    assert world.loads == ["p1", "p1"]
+    assert (await cache.get("p1")).version == 2  # type: ignore[union-attr]
+    assert world.loads == ["p1", "p1"]
+
+
+async def test_too_stale_is_reloaded_before_answering(world: World) -> None:
+    first = world.add("p1")
+    cache = PlaybackCache(world.load, world.clock, ttl=1.0, stale=0.5)
+    await cache.get("p1")
+    world.now += timedelta(seconds=1.6)
     world.rows["p1"] = replace(first, version=2)
     assert (await cache.get("p1")).version == 2  # type: ignore[union-attr]
     assert world.loads == ["p1", "p1"]
+
+
+async def test_a_removed_playback_is_dropped_by_the_background_reload(world: World) -> None:
+    world.add("p1")
+    cache = PlaybackCache(world.load, world.clock, ttl=1.0)
+    await cache.get("p1")
+    del world.rows["p1"]
+    world.now += timedelta(seconds=1.2)
+    assert await cache.get("p1") is not None  # stale answer, reload starts
+    await settle()
+    assert await cache.get("p1") is None
+    assert world.loads == ["p1", "p1", "p1"]
 
 
 async def test_a_newer_version_than_cached_bypasses_the_cache(world: World) -> None:
