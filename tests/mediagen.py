@@ -9,6 +9,12 @@ import imageio_ffmpeg
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
+_TESTSRC_320X240_4S = ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=4"]
+_X264_KEYFRAME_EVERY_SECOND = [
+    *["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"],
+    *["-g", "30", "-keyint_min", "30", "-sc_threshold", "0"],
+]
+
 # name -> (file name, ffmpeg arguments between the global options and the output path)
 RECIPES: dict[str, tuple[str, list[str]]] = {
     # one 300x300 raw gray frame in Matroska: its header dimensions are the only ones there
@@ -125,6 +131,24 @@ RECIPES: dict[str, tuple[str, list[str]]] = {
             "2",
             "-shortest",
         ],
+    ),
+    # 4 s 320x240 30p H.264 + AAC stereo, closed GOPs with a keyframe every second (clips)
+    "keyed": (
+        "keyed.mp4",
+        [
+            *_TESTSRC_320X240_4S,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:r=48000:d=4",
+            *_X264_KEYFRAME_EVERY_SECOND,
+            *["-c:a", "aac", "-ac", "2", "-shortest"],
+        ],
+    ),
+    # the same picture with open GOPs: each keyframe after the first has leading pictures
+    "open_gop": (
+        "open_gop.mp4",
+        [*_TESTSRC_320X240_4S, *_X264_KEYFRAME_EVERY_SECOND, "-x264-params", "open-gop=1"],
     ),
     # 4 s of AAC in an MP4 container, no video
     "audio": (

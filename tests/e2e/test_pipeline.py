@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from reelhouse.webhooks.signatures import verify
 
@@ -85,8 +86,15 @@ def test_metrics_report_processing_and_queue(media_server: ServerProcess) -> Non
     assert "reelhouse_upload_bytes_received_total" in text
 
 
+@pytest.mark.parametrize(
+    ("start", "tolerance"),
+    [
+        (1.0, 1 / 30 + 0.05),  # between the source's keyframes: re-encoded, to the frame
+        (2.0, 2.0),  # on a keyframe (2 s GOPs): stream-copied, its end within a GOP
+    ],
+)
 def test_clip_of_a_ready_asset_has_the_requested_duration(
-    media_server: ServerProcess, clip
+    media_server: ServerProcess, clip, start: float, tolerance: float
 ) -> None:
     source = upload_and_wait(media_server, clip("small"))
     with media_server.client() as api:
@@ -94,7 +102,7 @@ def test_clip_of_a_ready_asset_has_the_requested_duration(
             "/video/v1/assets",
             json={
                 "input": [
-                    {"url": f"mux://assets/{source['id']}", "start_time": 1.0, "end_time": 3.5}
+                    {"url": f"mux://assets/{source['id']}", "start_time": start, "end_time": 3.5}
                 ],
                 "playback_policy": ["public"],
             },
@@ -103,4 +111,4 @@ def test_clip_of_a_ready_asset_has_the_requested_duration(
         clipped = wait_for_asset(api, created.json()["data"]["id"])
     assert clipped["status"] == "ready", clipped.get("errors")
     assert clipped["ingest_type"] == "on_demand_clip"
-    assert abs(clipped["duration"] - 2.5) <= 1 / 30 + 0.05
+    assert abs(clipped["duration"] - (3.5 - start)) <= tolerance

@@ -2,8 +2,9 @@
 
 :func:`probe` is the I/O shell: it refuses text/playlist content by its first bytes, then runs
 ``probe_child.py`` in a child process (rlimits, timeout, own process group) that opens the file
-with PyAV under a container allowlist and ``protocol_whitelist=file``. :func:`parse_probe` and
-:func:`sniff_header` are pure.
+with PyAV under a container allowlist and ``protocol_whitelist=file``. :func:`scan_keyframes`
+runs the same child, the same way, to list the keyframes near one time. :func:`parse_probe`,
+:func:`parse_keyframes` and :func:`sniff_header` are pure.
 """
 
 from __future__ import annotations
@@ -129,6 +130,16 @@ class ProbeResult:
         return self.gop.rotation if self.gop else 0
 
 
+@dataclass(frozen=True)
+class Keyframe:
+    """A keyframe of the first video stream, in seconds from the file's start (as FFmpeg's
+    ``-ss`` counts). ``clean``: no picture after it in decode order is shown before it (an
+    open-GOP keyframe's leading pictures reference the GOP before it)."""
+
+    time: float
+    clean: bool
+
+
 def sniff_header(head: bytes) -> None:
     """Refuse content that is text, a playlist or a script rather than media. Pure.
 
@@ -203,10 +214,26 @@ def parse_probe(raw: Mapping[str, Any], size_bytes: int) -> ProbeResult:
     )
 
 
-def probe_argv(
-    path: Path, *, python: str = sys.executable, scan_seconds: float = 20.0
-) -> list[str]:
-    """The child's argv: ``python -I`` (no env, no user site) running ``probe_child.py``."""
+def parse_keyframes(raw: Mapping[str, Any]) -> tuple[Keyframe, ...]:
+    """Turn the child's keyframe answer into :class:`Keyframe` values in time order. Pure.
+
+    Raises :class:`InputRejected` when the child refused the file and :class:`ProbeFailed`
+    when the answer is malformed or the scan stopped before the end of its window.
+    """
+    if raw.get("status") == "rejected":
+        raise InputRejected(INVALID_INPUT, "The input is not a recognized video or audio file")
+    if raw.get("status") != "ok" or not isinstance(raw.get("keyframes"), list):
+        raise ProbeFailed("The keyframe scan returned an unexpected answer")
+    if raw.get("complete") is not True:
+        raise ProbeFailed("The keyframe scan stopped before the end of its window")
+    try:
+        found = [Keyframe(float(k["time"]), bool(k["clean"])) for k in raw["keyframes"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProbeFailed("The keyframe scan returned an unexpected answer") from exc
+    return tuple(sorted(found, key=lambda k: k.time))
+
+
+def _child_argv(python: str, path: Path, mode: list[str]) -> list[str]:
     demuxers = ",".join(sorted({name.split(",")[0] for name in CONTAINER_ALLOWLIST}))
     return [
         python,
@@ -216,10 +243,43 @@ def probe_argv(
         ";".join(sorted(CONTAINER_ALLOWLIST)),
         "--demuxers",
         demuxers,
-        "--scan",
-        f"{scan_seconds:g}",
+        *mode,
         str(path.resolve()),
     ]
+
+
+def probe_argv(
+    path: Path, *, python: str = sys.executable, scan_seconds: float = 20.0
+) -> list[str]:
+    """The child's argv: ``python -I`` (no env, no user site) running ``probe_child.py``."""
+    return _child_argv(python, path, ["--scan", f"{scan_seconds:g}"])
+
+
+def keyframes_argv(
+    path: Path, near: float, *, window: float, python: str = sys.executable
+) -> list[str]:
+    """The child's argv listing the keyframes within ``window`` seconds of ``near``."""
+    mode = ["--keyframes-near", f"{near:.6f}", "--window", f"{window:.6f}"]
+    return _child_argv(python, path, mode)
+
+
+async def _run_child(
+    path: Path, argv: list[str], timeout: float, limits: runner.ResourceLimits
+) -> tuple[int, dict[str, Any]]:
+    """Sniff ``path``, run the child and return the file's size and the child's JSON object."""
+    with path.open("rb") as handle:
+        size = path.stat().st_size
+        sniff_header(handle.read(_HEAD_BYTES))
+    done = await runner.run(argv, timeout=timeout, limits=limits)
+    if not done.ok:
+        raise ProbeFailed(f"The probe process exited with status {done.returncode}")
+    try:
+        raw = json.loads(done.stdout)
+    except ValueError as exc:
+        raise ProbeFailed("The probe process printed no valid JSON") from exc
+    if not isinstance(raw, dict):
+        raise ProbeFailed("The probe process printed no JSON object")
+    return size, raw
 
 
 async def probe(
@@ -235,18 +295,25 @@ async def probe(
     Raises :class:`InputRejected` (empty, text/playlist, not allowed or not media),
     :class:`ProbeFailed` (the child crashed or answered nonsense) or ``ProcessTimeout``.
     """
-    with path.open("rb") as handle:
-        size = path.stat().st_size
-        sniff_header(handle.read(_HEAD_BYTES))
-    done = await runner.run(
-        probe_argv(path, python=python, scan_seconds=scan_seconds), timeout=timeout, limits=limits
-    )
-    if not done.ok:
-        raise ProbeFailed(f"The probe process exited with status {done.returncode}")
-    try:
-        raw = json.loads(done.stdout)
-    except ValueError as exc:
-        raise ProbeFailed("The probe process printed no valid JSON") from exc
-    if not isinstance(raw, dict):
-        raise ProbeFailed("The probe process printed no JSON object")
+    argv = probe_argv(path, python=python, scan_seconds=scan_seconds)
+    size, raw = await _run_child(path, argv, timeout, limits)
     return parse_probe(raw, size)
+
+
+async def scan_keyframes(
+    path: Path,
+    near: float,
+    *,
+    window: float = 1.0,
+    python: str = sys.executable,
+    timeout: float = 30.0,
+    limits: runner.ResourceLimits = DEFAULT_PROBE_LIMITS,
+) -> tuple[Keyframe, ...]:
+    """The first video stream's keyframes within ``window`` seconds of ``near``, read by the
+    probe child (same allowlists, rlimits, timeout and process group as :func:`probe`).
+
+    Raises like :func:`probe`, and :class:`ProbeFailed` when the scan could not finish.
+    """
+    argv = keyframes_argv(path, near, window=window, python=python)
+    _size, raw = await _run_child(path, argv, timeout, limits)
+    return parse_keyframes(raw)

@@ -6,6 +6,9 @@ only the standard library and PyAV, so it also works as a plain script under ``p
 
 Prints one JSON object on stdout: ``{"status": "ok", ...facts}`` or
 ``{"status": "rejected", "reason": "format_not_allowed" | "unrecognized", "format": ...}``.
+With ``--keyframes-near T --window W`` it lists instead the first video stream's keyframes
+within ``W`` seconds of ``T`` (times from the file's start, as FFmpeg's ``-ss`` counts them):
+``{"status": "ok", "keyframes": [{"time": s, "clean": bool}], "complete": bool}``.
 The file is opened with ``protocol_whitelist=file`` and ``format_whitelist`` set to the allowed
 demuxers, so a playlist or script format is refused before it can open anything it references.
 """
@@ -22,6 +25,8 @@ from typing import Any
 import av
 
 _MAX_SCAN_PACKETS = 50_000
+_LEADING_MARGIN = Fraction(1, 2)  # seconds of decode order read past the window
+_SEEK_LEAD = Fraction(2)  # seconds before the window that demuxing starts from
 
 
 def _ratio(value: Fraction | None) -> list[int] | None:
@@ -135,22 +140,35 @@ def _gop_summary(
     }
 
 
-def probe(path: str, formats: set[str], demuxers: str, scan_seconds: float) -> dict[str, Any]:
+def _open(path: str, formats: set[str], demuxers: str) -> tuple[Any, dict[str, Any] | None]:
+    """The opened container, or None and the refusal to print."""
     options = {"protocol_whitelist": "file", "format_whitelist": demuxers}
     try:
         container = av.open("file:" + path, mode="r", options=options)
     except av.error.FFmpegError as exc:
         reason = "format_not_allowed" if "whitelist" in str(exc).lower() else "unrecognized"
-        return {"status": "rejected", "reason": reason, "format": None}
+        return None, {"status": "rejected", "reason": reason, "format": None}
+    name = container.format.name
+    if name not in formats:
+        container.close()
+        return None, {"status": "rejected", "reason": "format_not_allowed", "format": name}
+    return container, None
+
+
+def _videos(container: Any) -> list[Any]:
+    """The video streams, attached cover pictures left out."""
+    return [
+        s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
+    ]
+
+
+def probe(path: str, formats: set[str], demuxers: str, scan_seconds: float) -> dict[str, Any]:
+    container, refusal = _open(path, formats, demuxers)
+    if refusal is not None:
+        return refusal
     with container:
         name = container.format.name
-        if name not in formats:
-            return {"status": "rejected", "reason": "format_not_allowed", "format": name}
-        videos = [
-            s
-            for s in container.streams.video
-            if not s.disposition & av.stream.Disposition.attached_pic
-        ]
+        videos = _videos(container)
         facts: dict[str, Any] = {
             "status": "ok",
             "format_name": name,
@@ -170,16 +188,77 @@ def probe(path: str, formats: set[str], demuxers: str, scan_seconds: float) -> d
         return facts
 
 
+def _keyframe_times(
+    container: Any, stream: Any, near: float, window: float
+) -> tuple[list[dict[str, Any]], bool]:
+    """Demux ``stream`` from a little before ``near - window`` until decode times pass
+    ``near + window`` (plus a margin to see the last keyframe's leading pictures).
+
+    A keyframe is clean when no picture after it in decode order is shown before it: an
+    open-GOP keyframe's leading pictures reference the GOP before, so a cut there is broken.
+    """
+    tb = stream.time_base
+    origin = Fraction(container.start_time or 0, 1_000_000)
+    first, last = Fraction(near - window), Fraction(near + window)
+    if first - _SEEK_LEAD > 0:
+        # Some demuxers (MPEG-TS) land near rather than at or before the target: start early.
+        seek_to = int((first - _SEEK_LEAD + origin) / tb)
+        container.seek(seek_to, backward=True, any_frame=False, stream=stream)
+    keyframes: list[dict[str, Any]] = []
+    for count, packet in enumerate(container.demux(stream)):
+        if count > _MAX_SCAN_PACKETS:
+            return keyframes, False
+        if packet.pts is None:
+            if packet.size == 0:
+                break
+            continue
+        shown = packet.pts * tb - origin
+        decoded = (packet.pts if packet.dts is None else packet.dts) * tb - origin
+        if decoded > last + _LEADING_MARGIN:
+            break
+        if packet.is_keyframe:
+            keyframes.append({"time": shown, "clean": True})
+        elif keyframes and shown < keyframes[-1]["time"]:
+            keyframes[-1]["clean"] = False
+    kept = [
+        {"time": float(k["time"]), "clean": k["clean"]}
+        for k in keyframes
+        if first <= k["time"] <= last
+    ]
+    return kept, True
+
+
+def keyframes_near(
+    path: str, formats: set[str], demuxers: str, near: float, window: float
+) -> dict[str, Any]:
+    container, refusal = _open(path, formats, demuxers)
+    if refusal is not None:
+        return refusal
+    with container:
+        videos = _videos(container)
+        if not videos:
+            return {"status": "ok", "keyframes": [], "complete": True}
+        keyframes, complete = _keyframe_times(container, videos[0], near, window)
+        return {"status": "ok", "keyframes": keyframes, "complete": complete}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--formats", required=True)
     parser.add_argument("--demuxers", required=True)
     parser.add_argument("--scan", type=float, default=20.0)
+    parser.add_argument("--keyframes-near", type=float, default=None)
+    parser.add_argument("--window", type=float, default=1.0)
     parser.add_argument("path")
     args = parser.parse_args(argv)
     formats = set(args.formats.split(";"))
     try:
-        result = probe(args.path, formats, args.demuxers, args.scan)
+        if args.keyframes_near is not None:
+            result = keyframes_near(
+                args.path, formats, args.demuxers, args.keyframes_near, args.window
+            )
+        else:
+            result = probe(args.path, formats, args.demuxers, args.scan)
     except av.error.FFmpegError as exc:
         result = {
             "status": "rejected",

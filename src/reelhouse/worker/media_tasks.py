@@ -27,8 +27,8 @@ from reelhouse.jobs.defer import defer_job
 from reelhouse.logs import get_logger
 from reelhouse.media import processing
 from reelhouse.metrics import Metrics
-from reelhouse.pipeline import package, runner
-from reelhouse.pipeline.clip import clip_argv, clip_range
+from reelhouse.pipeline import package
+from reelhouse.pipeline.clip import ClipCut, clip_range, cut_clip
 from reelhouse.pipeline.errors import (
     INVALID_INPUT,
     EncodeFailed,
@@ -45,6 +45,8 @@ from reelhouse.storage.protocols import ObjectStore
 
 log = get_logger("reelhouse.media")
 PROGRESS_INTERVAL = 1.0
+CLIP_CUT_KEY = "clip_cut"
+"""The asset setting that records how a clip's input was cut (``method``, ``reason``, ...)."""
 
 
 @dataclass(frozen=True)
@@ -362,8 +364,9 @@ async def encode(deps: MediaDeps, asset_id: str, version: int) -> None:
     )
 
 
-async def _cut_clip(deps: MediaDeps, asset: Asset, target: Path) -> int | None:
-    """Cut a clip's input from its source asset's input; the size, or None when refused."""
+async def _cut_clip(deps: MediaDeps, asset: Asset, target: Path) -> ClipCut | None:
+    """Cut a clip's input from its source asset's input (stream copy where the keyframes allow,
+    else re-encoded); how it was cut, or None when refused."""
     async with deps.sessions() as session:
         source = await session.get(Asset, str(asset.settings.get("source_asset_id")))
     if source is None or not source_path(deps, source).exists():
@@ -373,14 +376,27 @@ async def _cut_clip(deps: MediaDeps, asset: Asset, target: Path) -> int | None:
     try:
         path, probed, _kind = await _probe_checked(deps, source)
         start, end = clip_range(probed, spec.get("start_time"), spec.get("end_time"))
-        argv = clip_argv(deps.ffmpeg, path, probed, start, end, target)
-        done = await runner.run(argv, timeout=max(deps.min_timeout, (end - start) * 10))
-        if not done.ok:
-            raise EncodeFailed("cutting the clip failed", stderr_tail=done.stderr_text())
+        timeout = max(deps.min_timeout, (end - start) * 10)
+        cut, refused = await cut_clip(
+            deps.ffmpeg, path, probed, start, end, target, timeout=timeout
+        )
     except PipelineError as error:
+        if isinstance(error, EncodeFailed):
+            log.warning("asset.clip_failed", asset_id=asset.id, stderr=error.stderr_tail[-2000:])
         await _refuse(deps, asset.id, error)
         return None
-    return target.stat().st_size
+    if refused is not None:
+        log.warning("asset.clip_copy_refused", asset_id=asset.id, stderr=refused[-2000:])
+    log.info(
+        "asset.clip_cut",
+        asset_id=asset.id,
+        source_asset_id=source.id,
+        method=cut.method.value,
+        reason=cut.reason,
+        start=round(cut.start, 6),
+        end=round(cut.end, 6),
+    )
+    return cut
 
 
 async def _download(deps: MediaDeps, asset: Asset, target: Path) -> int | None:
@@ -407,8 +423,10 @@ async def fetch_input(deps: MediaDeps, asset_id: str) -> None:
         return
     target = source_path(deps, asset)
     target.parent.mkdir(parents=True, exist_ok=True)
+    cut: ClipCut | None = None
     if asset.ingest_type == "on_demand_clip":
-        size = await _cut_clip(deps, asset, target)
+        cut = await _cut_clip(deps, asset, target)
+        size = None if cut is None else target.stat().st_size
     else:
         size = await _download(deps, asset, target)
     if size is None:
@@ -418,6 +436,9 @@ async def fetch_input(deps: MediaDeps, asset_id: str) -> None:
         if locked is None or locked.status != "preparing":
             return
         locked.source_size = size
+        if cut is not None:
+            record = {"method": cut.method.value, "reason": cut.reason, "start": cut.start}
+            locked.settings = {**locked.settings, CLIP_CUT_KEY: record}
         locked.progress_state = "ingesting"
         await defer_job(
             session,

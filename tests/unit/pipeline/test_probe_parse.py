@@ -7,7 +7,15 @@ import pytest
 
 from reelhouse.pipeline.errors import InputRejected, ProbeFailed
 from reelhouse.pipeline.ffmpeg import parse_encoders, parse_version
-from reelhouse.pipeline.probe import CONTAINER_ALLOWLIST, parse_probe, probe_argv, sniff_header
+from reelhouse.pipeline.probe import (
+    CONTAINER_ALLOWLIST,
+    Keyframe,
+    keyframes_argv,
+    parse_keyframes,
+    parse_probe,
+    probe_argv,
+    sniff_header,
+)
 
 
 @pytest.mark.parametrize(
@@ -87,6 +95,41 @@ def test_probe_argv_is_isolated() -> None:
     formats = argv[argv.index("--formats") + 1].split(";")
     assert set(formats) == CONTAINER_ALLOWLIST
     assert "hls" not in argv[argv.index("--demuxers") + 1].split(",")
+
+
+def test_keyframes_argv_runs_the_same_isolated_child() -> None:
+    argv = keyframes_argv(Path("/data/in"), 12.5, window=1.0, python="/py")
+    assert argv[:2] == ["/py", "-I"] and argv[-1] == "/data/in"
+    assert argv[argv.index("--keyframes-near") + 1] == "12.500000"
+    assert argv[argv.index("--window") + 1] == "1.000000"
+    assert set(argv[argv.index("--formats") + 1].split(";")) == CONTAINER_ALLOWLIST
+    assert "--scan" not in argv
+
+
+def test_parse_keyframes_sorts_by_time() -> None:
+    raw = {
+        "status": "ok",
+        "complete": True,
+        "keyframes": [{"time": 3.0, "clean": True}, {"time": 2.0, "clean": False}],
+    }
+    assert parse_keyframes(raw) == (Keyframe(2.0, False), Keyframe(3.0, True))
+    assert parse_keyframes({"status": "ok", "complete": True, "keyframes": []}) == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ({"status": "rejected", "reason": "format_not_allowed"}, InputRejected),
+        ({"status": "ok", "complete": False, "keyframes": []}, ProbeFailed),
+        ({"status": "ok", "complete": True}, ProbeFailed),
+        ({"status": "ok", "complete": True, "keyframes": [{"time": 1.0}]}, ProbeFailed),
+        ({"status": "ok", "complete": True, "keyframes": [{"time": "x", "clean": 1}]}, ProbeFailed),
+        ({"status": "crashed"}, ProbeFailed),
+    ],
+)
+def test_parse_keyframes_refusals(raw: dict[str, object], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_keyframes(raw)
 
 
 def test_ffmpeg_output_parsing() -> None:
