@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     stream_host: str | None = None
     accel_redirect_prefix: str | None = None
     presigned_redirect_seconds: int = Field(default=0, ge=0, le=604800)
+    delivery_memory_cache_mb: int = Field(default=64, ge=0, le=65536)
     image_host: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     playback_secret: str | None = Field(default=None, min_length=32)
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # Dashboard: a password (or its hash from `reelhouse admin-password`) that signs in with
+    # every permission in the default environment; how long a dashboard session lasts.
+    admin_password: str | None = Field(default=None, repr=False)
+    dashboard_session_seconds: int = Field(default=8 * 3600, ge=1, le=30 * 24 * 3600)
 
     log_level: str = "info"
     log_format: str = Field(default="console", pattern="^(console|json)$")

@@ -42,6 +42,19 @@ def tus_upload(url: str, path: Path) -> None:
     uploader.upload()
 
 
+def public_id(asset: dict[str, Any]) -> str:
+    """The asset's first public playback id."""
+    return str(next(p["id"] for p in asset["playback_ids"] if p["policy"] == "public"))
+
+
+def add_signed_playback_id(server: ServerProcess, asset_id: str) -> str:
+    """A new signed playback id of the asset, made through the API."""
+    with server.client() as api:
+        created = api.post(f"/video/v1/assets/{asset_id}/playback-ids", json={"policy": "signed"})
+        assert created.status_code == 201, created.text
+    return str(created.json()["data"]["id"])
+
+
 def upload_and_wait(server: ServerProcess, path: Path) -> dict[str, Any]:
     with server.client() as api:
         upload = create_direct_upload(api, new_asset_settings={"playback_policy": ["public"]})

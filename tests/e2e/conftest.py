@@ -11,13 +11,14 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
-from tests.conftest import create_database, drop_database
+from tests.conftest import Clip, create_database, drop_database
 
-from .assets import SECRET
+from .assets import SECRET, upload_and_wait
 from .receiver import Receiver
 from .server import ServerProcess
 
@@ -107,3 +108,11 @@ def media_server(receiver: Receiver) -> Iterator[ServerProcess]:
     finally:
         proc.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lesson(media_server: ServerProcess, clip: Clip) -> dict[str, Any]:
+    """A ready asset on ``media_server``, transcoded from the generated 10 s 720p clip."""
+    asset = upload_and_wait(media_server, clip("lesson"))
+    assert asset["status"] == "ready", asset
+    return asset

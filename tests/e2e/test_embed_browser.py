@@ -9,15 +9,11 @@ a page on another origin, as a customer's web app does with a direct-upload URL.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-import http.server
 import shutil
 import struct
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,9 +26,10 @@ from sqlalchemy import update
 from reelhouse.db.engine import create_engine, session_factory
 from reelhouse.db.models import Asset
 
-from .assets import upload_and_wait
+from .assets import add_signed_playback_id, public_id
 from .database import database_url
-from .server import ServerProcess, free_port
+from .server import ServerProcess
+from .sites import static_site
 from .uploads_client import create_direct_upload, stored_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,18 +75,6 @@ def page(browser: Browser) -> Iterator[Page]:
         yield tab
     finally:
         context.close()
-
-
-@pytest.fixture(scope="module")
-def lesson(media_server: ServerProcess, clip: Callable[[str], Path]) -> dict[str, Any]:
-    """A ready asset transcoded from the generated 10 s 720p clip."""
-    asset = upload_and_wait(media_server, clip("lesson"))
-    assert asset["status"] == "ready", asset
-    return asset
-
-
-def public_id(asset: dict[str, Any]) -> str:
-    return str(next(p["id"] for p in asset["playback_ids"] if p["policy"] == "public"))
 
 
 def console_problems(page: Page) -> list[str]:
@@ -228,12 +213,7 @@ def test_preparing_video_says_so_then_starts_when_ready(
 def test_signed_video_without_token_asks_for_a_signed_link(
     page: Page, media_server: ServerProcess, lesson: dict[str, Any]
 ) -> None:
-    with media_server.client() as api:
-        created = api.post(
-            f"/video/v1/assets/{lesson['id']}/playback-ids", json={"policy": "signed"}
-        )
-        assert created.status_code == 201, created.text
-    signed_id = created.json()["data"]["id"]
+    signed_id = add_signed_playback_id(media_server, lesson["id"])
     open_embed(page, media_server, signed_id)
     page.wait_for_function("() => window.reelhousePlayer.state === 'error'")
     assert page.locator(".rh-message").inner_text() == "This video needs a valid signed link"
@@ -269,21 +249,6 @@ UPLOAD_SCRIPT = """([endpoint, size]) => new Promise((resolve) => {
 
 def upload_pattern(size: int) -> bytes:
     return bytes((i * 31 + 7) % 251 for i in range(size))
-
-
-@contextlib.contextmanager
-def static_site(folder: Path) -> Iterator[str]:
-    """A plain HTTP server for ``folder`` on its own port: a different origin from reelhouse."""
-    port = free_port()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_upchunk_uploads_cross_origin(

@@ -30,8 +30,8 @@ from starlette.applications import Starlette
 from reelhouse.db.models import Environment
 from reelhouse.delivery.routes import DeliveryDeps, stream_routes
 from reelhouse.delivery.signed import SignedPlayback
-from reelhouse.delivery.tokens import sign
 from reelhouse.media import playback_restrictions, signing_keys
+from reelhouse.media.signing_keys import sign_playback_token as sign
 from tests.http.test_stream import (  # noqa: F401  (fixtures)
     BASE,
     Env,

@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reelhouse.delivery.tokens import key_id_of, sign, verify
+from reelhouse.delivery.tokens import key_id_of, verify
 from reelhouse.media import signing_keys
+from reelhouse.media.signing_keys import sign_playback_token as sign
 from reelhouse.media.tokens import SYSTEM_READ, VIDEO_READ, VIDEO_WRITE
 from tests.http.conftest import JSON, Caller, make_caller
 from tests.http.test_mux_python import server_url  # noqa: F401  (fixture)

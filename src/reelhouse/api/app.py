@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from reelhouse.api.assets import assets_router
-from reelhouse.api.data import MetricsSource, data_router
+from reelhouse.api.data import data_router
 from reelhouse.api.deps import ApiDeps
 from reelhouse.api.playback_ids import playback_ids_router
 from reelhouse.api.playback_restrictions import playback_restrictions_router
@@ -15,6 +15,7 @@ from reelhouse.api.static_renditions import static_renditions_router
 from reelhouse.api.text_tracks import text_tracks_router
 from reelhouse.api.uploads import uploads_router
 from reelhouse.api.webhooks import webhooks_router
+from reelhouse.schemas.metrics import MetricsSource
 
 __all__ = ["ApiDeps", "MetricsSource", "build_api_router"]
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Final, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
@@ -31,6 +31,7 @@ from reelhouse.api.deps import ApiDeps
 from reelhouse.api.routers import resource_router
 from reelhouse.errors import InvalidParameters
 from reelhouse.media.tokens import DATA_READ, Principal
+from reelhouse.schemas.metrics import Measures, MetricsSource
 
 METRICS: Final = (
     "views",
@@ -44,43 +45,6 @@ METRICS: Final = (
 MEASUREMENTS: Final = ("median", "95th")
 MAX_TIMEFRAME: Final = timedelta(days=366)
 _RELATIVE = re.compile(r"^(\d{1,6}):(minutes|hours|days)$")
-
-
-class Measures(Protocol):
-    """What is known of a set of views (percentages as fractions; None: nothing to measure)."""
-
-    @property
-    def views(self) -> int: ...
-    @property
-    def unique_viewers(self) -> int: ...
-    @property
-    def watch_seconds(self) -> float: ...
-    @property
-    def rebuffer_seconds(self) -> float: ...
-    @property
-    def startup_p50_ms(self) -> float | None: ...
-    @property
-    def startup_p95_ms(self) -> float | None: ...
-    @property
-    def rebuffer_percentage(self) -> float | None: ...
-    @property
-    def failure_percentage(self) -> float | None: ...
-    @property
-    def exits_before_start(self) -> int: ...
-
-
-class MetricsSource(Protocol):
-    """Measures of one environment's views started in ``[start, end)``, all assets or one
-    (``asset_id``). ``overall`` is one set; ``daily`` is one per UTC day with views, oldest
-    first. Another environment's views are never counted."""
-
-    async def overall(
-        self, environment_id: str, start: datetime, end: datetime, asset_id: str | None
-    ) -> Measures: ...
-
-    async def daily(
-        self, environment_id: str, start: datetime, end: datetime, asset_id: str | None
-    ) -> Sequence[tuple[date, Measures]]: ...
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Response
@@ -18,11 +17,6 @@ from reelhouse.media import text_tracks
 from reelhouse.media.tokens import VIDEO_WRITE, Principal
 from reelhouse.schemas.assets import URL_MESSAGE, is_http_url
 from reelhouse.schemas.envelopes import DataEnvelope, data
-
-# BCP 47 in the shape players use: a 2-3 letter language, then subtags (``en``, ``pt-BR``,
-# ``zh-Hant-TW``, ``es-419``).
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}$")
-_CONTROL = re.compile(r'["\x00-\x1f\x7f]')
 
 
 class CreateTrackRequest(BaseModel):
@@ -49,7 +43,7 @@ class CreateTrackRequest(BaseModel):
     @field_validator("language_code")
     @classmethod
     def _bcp47(cls, value: str) -> str:
-        if not _LANGUAGE.match(value):
+        if not text_tracks.LANGUAGE_CODE.match(value):
             raise PydanticCustomError(
                 "language_code", "language_code must be a BCP 47 code such as en or pt-BR"
             )
@@ -58,8 +52,7 @@ class CreateTrackRequest(BaseModel):
     @field_validator("name")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
-        # The name is written into playlists as a quoted string.
-        if value is not None and (_CONTROL.search(value) or not value.strip()):
+        if value is not None and not text_tracks.printable_name(value):
             raise PydanticCustomError("name", "name must be printable text without double quotes")
         return value
 

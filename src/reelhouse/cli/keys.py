@@ -8,8 +8,6 @@ exactly what ``keys create`` and the API print). It needs no database.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import time
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.cli.runtime import in_default_environment
 from reelhouse.delivery import tokens
+from reelhouse.errors import InvalidParameters
 from reelhouse.media import signing_keys
 
 app = typer.Typer(help="Manage signing keys for signed playback.", no_args_is_help=True)
@@ -100,12 +99,10 @@ def _private_key(key_file: Path | None, private_key: str | None) -> bytes:
         raise typer.BadParameter(
             "give --key-file PEM, or set REELHOUSE_SIGNING_PRIVATE_KEY (base64 of the PEM)"
         )
-    if "BEGIN" in private_key:
-        return private_key.encode()
     try:
-        return base64.b64decode(private_key.strip(), validate=True)
-    except binascii.Error:
-        raise typer.BadParameter("the private key is neither a PEM nor base64 of one") from None
+        return signing_keys.private_key_pem(private_key)
+    except InvalidParameters as exc:
+        raise typer.BadParameter(exc.message) from None
 
 
 def sign(
@@ -150,7 +147,7 @@ def sign(
         claims[name] = value
     if restriction:
         claims["playback_restriction_id"] = restriction
-    token = tokens.sign(
+    token = signing_keys.sign_playback_token(
         _private_key(key_file, private_key),
         key_id=key_id,
         playback_id=playback_id,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 import uvloop
 
+from reelhouse.cli import admin_password as admin_password_cmd
 from reelhouse.cli import doctor as doctor_cmd
 from reelhouse.cli import keys as keys_cmd
 from reelhouse.cli import tokens as tokens_cmd
@@ -31,6 +32,7 @@ app.add_typer(keys_cmd.app, name="keys")
 app.command("sign")(keys_cmd.sign)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("upload")(upload_cmd.upload)
+app.command("admin-password")(admin_password_cmd.admin_password)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Where the database, uploads and media live.")

@@ -101,6 +101,7 @@ class OutboxEvent(Base):
             "seq",
             postgresql_where=text("delivered_at IS NULL"),
         ),
+        Index("ix_outbox_events_object", "environment_id", "object_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -227,6 +228,7 @@ class WebhookDelivery(Base):
             postgresql_where=text("NOT replay"),
         ),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_event", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

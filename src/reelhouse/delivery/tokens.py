@@ -170,28 +170,6 @@ def _params(payload: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def sign(
-    private_key_pem: bytes,
-    *,
-    key_id: str,
-    playback_id: str,
-    audience: str,
-    expires_at: int,
-    params: Mapping[str, object] | None = None,
-    kid_in_header: bool = False,
-) -> str:
-    """A playback token like mux-node's ``jwt.signPlaybackId`` (``kid`` in the payload, or in
-    the header as older SDKs do). For operators and tests; the server never holds private keys."""
-    payload: dict[str, object] = {**(params or {}), "sub": playback_id, "aud": audience}
-    payload["exp"] = expires_at
-    headers: dict[str, Any] = {"typ": "JWT"}
-    if kid_in_header:
-        headers["kid"] = key_id
-    else:
-        payload["kid"] = key_id
-    return jwt.encode(payload, private_key_pem, algorithm=ALGORITHM, headers=headers)
-
-
 @dataclass(frozen=True)
 class Grant:
     """What a grant lets its holder fetch: ``playback_id``'s files until ``expires_at``, under

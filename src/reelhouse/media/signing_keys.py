@@ -1,5 +1,7 @@
 """Signing keys: RSA-2048 pairs for playback tokens. The private half is handed out once, on
-creation, and never stored; the public half verifies tokens.
+creation, and never stored; the public half verifies tokens. Minting a token takes the private
+half from whoever holds it (an app backend, ``reelhouse sign``, the dashboard's generator, which
+is sent it for one request) and is pure: :func:`sign_playback_token`.
 
 Scoped functions take the environment and answer ``NotFound`` for another environment's key or
 a deleted one; :func:`find_key` is unscoped, for the playback surface, which must tell an unknown
@@ -9,22 +11,27 @@ key from another environment's or a deleted one to say why a token was refused.
 from __future__ import annotations
 
 import base64
+import binascii
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.db.models import SigningKey
-from reelhouse.errors import NotFound
+from reelhouse.errors import InvalidParameters, NotFound
 from reelhouse.ids import RandomBytes, is_well_formed, new_id
 
 KEY_BITS: Final = 2048
 PUBLIC_EXPONENT: Final = 65537
+TOKEN_ALGORITHM: Final = "RS256"
+MAX_PRIVATE_KEY_CHARS: Final = 16_384
+NOT_A_KEY: Final = "the private key is neither a PEM nor base64 of one"
 
 
 def generate_key_pair() -> tuple[bytes, str]:
@@ -113,3 +120,61 @@ async def delete_signing_key(
 async def find_key(session: AsyncSession, key_id: str) -> SigningKey | None:
     """The key ``key_id`` in any environment, deleted or not (for token verification)."""
     return await session.get(SigningKey, key_id)
+
+
+# --- minting tokens with a private half the caller holds ---------------------------------------
+
+
+def private_key_pem(value: str) -> bytes:
+    """The PEM of a private key given as a PEM or as base64 of one (what key creation hands
+    out). ``InvalidParameters`` for anything else. Pure."""
+    text = value.strip()
+    if not text or len(text) > MAX_PRIVATE_KEY_CHARS:
+        raise InvalidParameters(NOT_A_KEY)
+    if "BEGIN" in text:
+        return text.encode()
+    try:
+        pem = base64.b64decode("".join(text.split()), validate=True)
+    except binascii.Error:
+        raise InvalidParameters(NOT_A_KEY) from None
+    if b"BEGIN" not in pem:
+        raise InvalidParameters(NOT_A_KEY)
+    return pem
+
+
+def holds_private_half(row: SigningKey, private_pem: bytes) -> bool:
+    """Whether ``private_pem`` is the private half of the key ``row`` (its public numbers are
+    the stored public key's). ``InvalidParameters`` when it is not an RSA private key."""
+    try:
+        private = serialization.load_pem_private_key(private_pem, password=None)
+    except (ValueError, TypeError):
+        raise InvalidParameters("the private key could not be read (a PEM RSA key)") from None
+    if not isinstance(private, rsa.RSAPrivateKey):
+        raise InvalidParameters("the private key is not an RSA key")
+    public = serialization.load_pem_public_key(row.public_key_pem.encode())
+    if not isinstance(public, rsa.RSAPublicKey):
+        return False
+    return private.public_key().public_numbers() == public.public_numbers()
+
+
+def sign_playback_token(
+    private_key_pem: bytes,
+    *,
+    key_id: str,
+    playback_id: str,
+    audience: str,
+    expires_at: int,
+    params: Mapping[str, object] | None = None,
+    kid_in_header: bool = False,
+) -> str:
+    """A playback token (RS256 JWT) like mux-node's ``jwt.signPlaybackId``: ``sub`` the playback
+    id, ``aud`` (``v`` ``t`` ``g`` ``s``), ``exp`` in Unix seconds, ``kid`` in the payload (or in
+    the header, as older SDKs do) and ``params`` as extra claims. Pure."""
+    payload: dict[str, object] = {**(params or {}), "sub": playback_id, "aud": audience}
+    payload["exp"] = expires_at
+    headers: dict[str, Any] = {"typ": "JWT"}
+    if kid_in_header:
+        headers["kid"] = key_id
+    else:
+        payload["kid"] = key_id
+    return jwt.encode(payload, private_key_pem, algorithm=TOKEN_ALGORITHM, headers=headers)

@@ -1,5 +1,11 @@
-"""Text tracks (subtitles and closed captions): adding one from a caption file URL, deleting
-it, and recording what the ``reelhouse.fetch_text_track`` job made of the file.
+"""Text tracks (subtitles and closed captions): adding one from a caption file URL or from a
+file sent to the dashboard, deleting it, and recording what the ``reelhouse.fetch_text_track``
+job made of the file.
+
+A file sent to the dashboard is stored as is under the asset's prefix
+(:func:`uploaded_source_key`) in the transaction that adds its track, whose ``url`` is then
+``upload:`` plus the file's name (:func:`uploaded_url`); the job reads it from there instead of
+fetching a URL, and deletes it once the track is settled.
 
 A track is a ``text_tracks`` row: ``preparing`` until the job stores the converted WebVTT under
 the asset's prefix (``env/{env}/assets/{asset}/text/{track}.vtt``: outside the output
@@ -42,8 +48,13 @@ TRACK_DELETED: Final = "video.asset.track.deleted"
 
 MAX_TEXT_TRACKS: Final = 50  # per asset: each is a line of every master playlist
 ERROR_TYPE: Final = "invalid_input"
+UPLOADED: Final = "upload:"
+# BCP 47 in the shape players use: a 2-3 letter language, then subtags (``en``, ``pt-BR``,
+# ``zh-Hant-TW``, ``es-419``).
+LANGUAGE_CODE: Final = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}$")
+_UNQUOTABLE = re.compile(r'["\x00-\x1f\x7f]')
 _TRACK_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
-_KEY = re.compile(r"^env/[^/]+/assets/[^/]+/text/[A-Za-z0-9]{1,64}\.vtt$")
+_KEY = re.compile(r"^env/[^/]+/assets/[^/]+/text/[A-Za-z0-9]{1,64}\.(?:vtt|source)$")
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,30 @@ def vtt_key(environment_id: str, asset_id: str, track_id: str) -> str:
     return f"{asset_prefix(environment_id, asset_id)}text/{track_id}.vtt"
 
 
+def uploaded_source_key(environment_id: str, asset_id: str, track_id: str) -> str:
+    """Where the file of a track added from an uploaded caption file waits for the job."""
+    return vtt_key(environment_id, asset_id, track_id).removesuffix(".vtt") + ".source"
+
+
+def uploaded_url(filename: str) -> str:
+    """The ``url`` of a track added from an uploaded file called ``filename``."""
+    return UPLOADED + filename
+
+
+def is_uploaded(url: str) -> bool:
+    """Whether a track's ``url`` says its file was uploaded (not a URL to fetch)."""
+    return url.startswith(UPLOADED)
+
+
+def printable_name(value: str) -> bool:
+    """Whether ``value`` can be a track name: the name is written into playlists as a quoted
+    string, so no double quotes or control characters, and not blank."""
+    return not _UNQUOTABLE.search(value) and bool(value.strip())
+
+
 def is_vtt_key(key: str) -> bool:
-    """Whether ``key`` is a key :func:`vtt_key` makes (the delete job deletes nothing else)."""
+    """Whether ``key`` is a key :func:`vtt_key` or :func:`uploaded_source_key` makes (the
+    delete job deletes nothing else)."""
     return bool(_KEY.match(key)) and ".." not in key
 
 
@@ -190,6 +223,9 @@ async def delete_text_track(
     await _event(session, track, TRACK_DELETED, now, status="deleted")
     if track.object_key:
         await defer_job(session, DELETE_OBJECT_TASK, {"key": track.object_key})
+    if track.status == "preparing" and is_uploaded(track.url):
+        source = uploaded_source_key(track.environment_id, track.asset_id, track.id)
+        await defer_job(session, DELETE_OBJECT_TASK, {"key": source})
     await session.execute(delete(TextTrack).where(TextTrack.id == track.id))
     session.expunge(track)
 

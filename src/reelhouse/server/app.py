@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from limits.aio.storage import RedisStorage, Storage
@@ -35,6 +35,7 @@ from reelhouse.ingest.routes import UploadRoutes
 from reelhouse.ingest.tus import TusFrontend
 from reelhouse.ingest.uploads import IngestConfig, Uploads
 from reelhouse.metrics import Metrics
+from reelhouse.outbound import Policy
 from reelhouse.pipeline.ffmpeg import locate_ffmpeg
 from reelhouse.server.errors import install_error_handlers
 from reelhouse.server.health import health_routes
@@ -44,6 +45,8 @@ from reelhouse.server.upload_hooks import DirectUploadHooks, FilesHooks, HookDep
 from reelhouse.storage import layout
 from reelhouse.web.dashboard import DashboardDeps, dashboard_routes
 from reelhouse.web.embed import EmbedDeps, embed_routes
+from reelhouse.web.operations import operations_routes
+from reelhouse.web.passwords import AdminPassword
 from reelhouse.web.static import static_mount
 
 
@@ -173,6 +176,7 @@ def create_app(
         gate=gate,
         accel_redirect_prefix=settings.accel_redirect_prefix,
         presign_seconds=settings.presigned_redirect_seconds,
+        memory_cache_bytes=settings.delivery_memory_cache_mb << 20,
     )
     images = ImageDeps(
         sessions=sessions,
@@ -205,17 +209,22 @@ def create_app(
         *health_routes(engine, settings.uploads_dir, metrics),
     ]
 
-    surfaces.extend(
-        dashboard_routes(
-            DashboardDeps(
-                sessions=sessions,
-                clock=clock,
-                base_url=base,
-                session_secret=stored_secret(settings.data_dir / "dashboard_secret"),
-                default_max_upload_bytes=settings.max_upload_bytes,
-            )
-        )
+    dashboard = DashboardDeps(
+        sessions=sessions,
+        clock=clock,
+        base_url=base,
+        session_secret=stored_secret(settings.data_dir / "dashboard_secret"),
+        default_max_upload_bytes=settings.max_upload_bytes,
+        store=objects,
+        admin_password=(
+            AdminPassword.from_setting(settings.admin_password) if settings.admin_password else None
+        ),
+        session_lifetime=timedelta(seconds=settings.dashboard_session_seconds),
+        metrics=ViewMetrics(sessions, clock),
     )
+    surfaces.extend(dashboard_routes(dashboard))
+    webhook_policy = Policy(allow_private=settings.outbound_allow_private)
+    surfaces.extend(operations_routes(dashboard, webhook_policy=webhook_policy))
     app = Starlette(routes=[*surfaces, Mount("/", app=api)], lifespan=lifespan)
     app.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
     return HostRouting(

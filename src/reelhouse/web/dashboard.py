@@ -2,20 +2,24 @@
 
 Pages (server-rendered, one CSP, no inline script)::
 
-    GET  /                       the library (signed out: redirect to /signin)
-    GET  /signin, POST /signin   paste ``ID:SECRET``; sets the signed session cookie
+    GET  /                       the library (web/library_page.py; signed out: redirect
+                                 to /signin)
+    GET  /signin, POST /signin   paste ``ID:SECRET`` (or the admin password, when one is
+                                 configured); sets the signed session cookie
     POST /signout
-    GET  /assets/{asset_id}      the embed player, playback ids, tracks, errors
+    GET  /assets/{asset_id}      the asset page and its forms (web/asset_page.py)
     GET  /upload                 drag-and-drop uploads with tus-js-client
 
 JSON for the pages' scripts (session cookie + ``X-CSRF-Token`` on POST)::
 
     GET  /dashboard/api/assets?ids=a,b   status and progress of those assets
     POST /dashboard/api/uploads          ``{"name", "size"}`` -> a direct upload's ``url``
+    signed links and caption files       web/signed_urls.py, web/caption_uploads.py
 
 Every POST carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``);
-without it the answer is 403. Sessions last 8 hours and end within 5 seconds of the token
-being revoked. See docs/dashboard.md.
+without it the answer is 403. Sessions last 8 hours (configurable) and end within 5 seconds of
+the token being revoked, or at once when the admin password changes. Repeated sign-in failures
+from one address are slowed down (web/throttle.py). See docs/dashboard.md.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,16 +39,31 @@ from starlette.templating import Jinja2Templates
 
 from reelhouse import ids
 from reelhouse.errors import NotFound, Unauthorized
-from reelhouse.media.assets import asset_views, get_asset, list_assets
-from reelhouse.media.tokens import VIDEO_READ, VIDEO_WRITE, authenticate, list_tokens
+from reelhouse.logs import get_logger
+from reelhouse.media.assets import asset_views, get_asset
+from reelhouse.media.environments import DEFAULT_ENVIRONMENT_ID
+from reelhouse.media.tokens import (
+    ALL_PERMISSIONS,
+    VIDEO_READ,
+    VIDEO_WRITE,
+    authenticate,
+    list_tokens,
+)
 from reelhouse.media.uploads import create_direct_upload, environment_upload_limit, upload_url
-from reelhouse.schemas.uploads import CreateUploadRequest, NewAssetSettings
+from reelhouse.schemas.metrics import MetricsSource
+from reelhouse.schemas.uploads import AssetMeta, CreateUploadRequest, NewAssetSettings
+from reelhouse.storage.protocols import ObjectStore
+from reelhouse.web.analytics_pages import analytics_routes
+from reelhouse.web.asset_views import is_pending
+from reelhouse.web.passwords import AdminPassword
 from reelhouse.web.sessions import (
+    ADMIN_TOKEN_ID,
     SESSION_COOKIE,
     SESSION_LIFETIME,
     SIGNIN_CSRF_COOKIE,
     DashboardSession,
     RevocationCheck,
+    cookie_max_age,
     csrf_matches,
     new_csrf,
     new_session,
@@ -52,13 +71,18 @@ from reelhouse.web.sessions import (
     sign_session,
 )
 from reelhouse.web.static import STATIC_PREFIX, page_templates
+from reelhouse.web.throttle import SigninThrottle
 
 MAX_FORM_BYTES = 8192
 PAGE_SIZE = 25
 MAX_IDS = 100
 BAD_TOKEN = "That access token was not accepted. Paste it as ID:SECRET."
+BAD_PASSWORD = "That admin password was not accepted."
+TOO_MANY = "Too many failed sign-ins from your address. Wait {seconds} s and try again."
 EXPIRED = "Your session has ended. Sign in again."
 CSRF_REFUSED = "This form has expired or did not come from this dashboard. Reload the page."
+
+log = get_logger("reelhouse.dashboard")
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,12 @@ class DashboardDeps:
     base_url: str
     session_secret: bytes
     default_max_upload_bytes: int
+    # Where outputs live: deleting an asset deletes its objects, caption files wait there for
+    # their job. The server always passes it; without one those two actions are refused.
+    store: ObjectStore | None = None
+    admin_password: AdminPassword | None = None
+    session_lifetime: timedelta = SESSION_LIFETIME
+    metrics: MetricsSource | None = None  # the analytics pages' numbers (none: no such pages)
     templates: Jinja2Templates = field(default_factory=page_templates)
     static_prefix: str = STATIC_PREFIX
 
@@ -115,14 +145,23 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def asset_row(view: Mapping[str, Any]) -> dict[str, Any]:
-    """What a library row or a progress poll shows of one REST Asset object. Pure."""
+def asset_row(
+    view: Mapping[str, Any], title: str | None = None, size: int | None = None
+) -> dict[str, Any]:
+    """What a library row or a progress poll shows of one REST Asset object (``title`` and
+    input ``size`` from :mod:`reelhouse.media.library`). Pure."""
     progress = view.get("progress") or {}
     created = datetime.fromtimestamp(int(view["created_at"]), tz=UTC)
     public = [p["id"] for p in view.get("playback_ids", []) if p.get("policy") == "public"]
+    ready = view["status"] == "ready"
     return {
         "id": view["id"],
+        "title": title or view["id"],
+        "titled": bool(title),
         "status": view["status"],
+        "pending": is_pending(view),
+        "size": human_bytes(size) if size is not None else "—",
+        "thumbnail": f"/image/{public[0]}/thumbnail.webp?width=160" if public and ready else None,
         "progress": round(float(progress.get("progress", 0.0)), 1),
         "progress_state": progress.get("state", ""),
         "duration": format_duration(view.get("duration")),
@@ -147,7 +186,12 @@ class Dashboard:
         self.deps = deps
         self.csp = content_security_policy(deps.base_url)
         self.secure = deps.base_url.startswith("https://")
-        self.still_active = RevocationCheck(self._token_active, deps.clock)
+        admin = deps.admin_password
+        self.admin_fingerprint = admin.fingerprint(deps.session_secret) if admin else None
+        self.still_active = RevocationCheck(
+            self._token_active, deps.clock, admin_fingerprint=self.admin_fingerprint
+        )
+        self.throttle = SigninThrottle(deps.clock)
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -227,15 +271,48 @@ class Dashboard:
             return RedirectResponse("/", status_code=303)
         notice = EXPIRED if request.query_params.get("expired") or session else ""
         csrf = new_csrf()
-        response = self.page(request, "signin.html", _signin_context(csrf, "", notice))
+        response = self.signin_page(request, csrf, "", notice=notice)
         self._set_cookie(response, SIGNIN_CSRF_COOKIE, csrf, 3600)
         return response
 
+    def signin_page(
+        self, request: Request, csrf: str, error: str, status_code: int = 200, notice: str = ""
+    ) -> Response:
+        context = _signin_context(csrf, error, notice)
+        context["admin"] = self.deps.admin_password is not None
+        return self.page(request, "signin.html", context, status_code)
+
     async def signin(self, request: Request) -> Response:
         form = await read_form(request)
-        if not csrf_matches(request.cookies.get(SIGNIN_CSRF_COOKIE), form.get("csrf")):
+        csrf = form.get("csrf", "")
+        if not csrf_matches(request.cookies.get(SIGNIN_CSRF_COOKIE), csrf):
             return self.refuse_csrf(request)
-        token_id, sep, secret = form.get("token", "").strip().partition(":")
+        client = request.client.host if request.client else ""
+        wait = self.throttle.wait(client)
+        if wait:
+            log.warning("dashboard.signin_throttled", client=client, wait_s=wait)
+            response = self.signin_page(request, csrf, TOO_MANY.format(seconds=wait), 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        with_password = form.get("with") == "password" or "password" in form
+        if with_password:
+            session = await self._password_session(form.get("password", ""))
+        else:
+            session = await self._token_session(form.get("token", ""))
+        if session is None:
+            self.throttle.failed(client)
+            log.info("dashboard.signin_refused", client=client, password=with_password)
+            error = BAD_PASSWORD if with_password else BAD_TOKEN
+            return self.signin_page(request, csrf, error, 401)
+        response = RedirectResponse("/", status_code=303)
+        value = sign_session(session, self.deps.session_secret)
+        max_age = cookie_max_age(self.deps.session_lifetime)
+        self._set_cookie(response, SESSION_COOKIE, value, max_age)
+        response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
+        return response
+
+    async def _token_session(self, pasted: str) -> DashboardSession | None:
+        token_id, sep, secret = pasted.strip().partition(":")
         now = self.deps.clock()
         try:
             if not (sep and token_id and secret):
@@ -243,16 +320,31 @@ class Dashboard:
             async with self.deps.sessions.begin() as db:
                 principal = await authenticate(db, token_id, secret, now=now)
         except Unauthorized:
-            csrf = form.get("csrf", "")
-            return self.page(request, "signin.html", _signin_context(csrf, BAD_TOKEN), 401)
-        session = new_session(
-            principal.token_id, principal.environment_id, now, principal.permissions
+            return None
+        return new_session(
+            principal.token_id,
+            principal.environment_id,
+            now,
+            principal.permissions,
+            lifetime=self.deps.session_lifetime,
         )
-        response = RedirectResponse("/", status_code=303)
-        value = sign_session(session, self.deps.session_secret)
-        self._set_cookie(response, SESSION_COOKIE, value, int(SESSION_LIFETIME.total_seconds()))
-        response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
-        return response
+
+    async def _password_session(self, guess: str) -> DashboardSession | None:
+        """An admin session (every permission in the default environment) for the right
+        password; None for a wrong one or when no admin password is configured."""
+        admin, fingerprint = self.deps.admin_password, self.admin_fingerprint
+        if admin is None or fingerprint is None or not guess or len(guess) > 1024:
+            return None
+        if not await admin.check(guess):
+            return None
+        return new_session(
+            ADMIN_TOKEN_ID,
+            DEFAULT_ENVIRONMENT_ID,
+            self.deps.clock(),
+            ALL_PERMISSIONS,
+            lifetime=self.deps.session_lifetime,
+            password_fingerprint=fingerprint,
+        )
 
     async def signout(self, request: Request) -> Response:
         session = await self.signed_in(request)
@@ -276,43 +368,6 @@ class Dashboard:
         )
 
     # --- pages ----------------------------------------------------------------------------
-
-    async def library(self, request: Request) -> Response:
-        session = await self.gate(request, VIDEO_READ)
-        if not isinstance(session, DashboardSession):
-            return session
-        page = positive_int(request.query_params.get("page"), 1, 10_000)
-        limit = positive_int(request.query_params.get("limit"), PAGE_SIZE, 100)
-        async with self.deps.sessions() as db:
-            assets, more = await list_assets(db, session.environment_id, limit=limit, page=page)
-            views = await asset_views(db, assets)
-        context = {
-            "csrf": session.csrf,
-            "assets": [asset_row(v) for v in views],
-            "page": page,
-            "limit": limit,
-            "next_page": page + 1 if more else None,
-            "nav": "library",
-        }
-        return self.page(request, "library.html", context)
-
-    async def asset(self, request: Request) -> Response:
-        session = await self.gate(request, VIDEO_READ)
-        if not isinstance(session, DashboardSession):
-            return session
-        asset_id = request.path_params["asset_id"]
-        try:
-            async with self.deps.sessions() as db:
-                if not ids.is_well_formed(asset_id):
-                    raise NotFound()
-                view = (
-                    await asset_views(db, [await get_asset(db, session.environment_id, asset_id)])
-                )[0]
-        except NotFound:
-            context = {"csrf": session.csrf, "missing": asset_id, "nav": "library"}
-            return self.page(request, "asset.html", context, 404)
-        context = {"csrf": session.csrf, "asset": view, "row": asset_row(view), "nav": "library"}
-        return self.page(request, "asset.html", context)
 
     async def upload_page(self, request: Request) -> Response:
         session = await self.gate(request, VIDEO_WRITE)
@@ -365,10 +420,13 @@ class Dashboard:
         if refusal:
             return JSONResponse({"error": refusal, "limit": limit}, status_code=413)
         now = self.deps.clock()
-        # Public playback, so the asset page can preview it in the embed player.
+        # Public playback, so the asset page can preview it in the embed player; the file's
+        # name as the title (Mux's meta.title), whichever protocol then carries the bytes.
+        settings = NewAssetSettings(
+            playback_policy=["public"], meta=AssetMeta(title=name.strip() or None)
+        )
         request_body = CreateUploadRequest(
-            cors_origin=origin_of(self.deps.base_url),
-            new_asset_settings=NewAssetSettings(playback_policy=["public"]),
+            cors_origin=origin_of(self.deps.base_url), new_asset_settings=settings
         )
         async with self.deps.sessions.begin() as db:
             upload = await create_direct_upload(
@@ -382,6 +440,24 @@ def _signin_context(csrf: str, error: str, notice: str = "") -> dict[str, Any]:
     return {"csrf": csrf, "error": error, "notice": notice, "signed_out": True}
 
 
+class BodyTooLarge(Exception):
+    """A request body over the limit :func:`read_capped` was given."""
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The request body, or :class:`BodyTooLarge` as soon as it is over ``limit`` bytes (a
+    ``Content-Length`` over it is refused before a byte is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge()
+    return bytes(body)
+
+
 async def read_form(request: Request) -> dict[str, str]:
     """An urlencoded form body (small; anything else reads as empty)."""
     body = await request.body()
@@ -393,14 +469,23 @@ async def read_form(request: Request) -> dict[str, str]:
 
 def dashboard_routes(deps: DashboardDeps) -> list[Route]:
     """The dashboard's routes; mount them ahead of anything else answering ``/``."""
+    # These modules import Dashboard, so they are imported once it exists.
+    from reelhouse.web.asset_page import asset_page_routes
+    from reelhouse.web.caption_uploads import caption_upload_routes
+    from reelhouse.web.library_page import library_page_routes
+    from reelhouse.web.signed_urls import signed_url_routes
+
     board = Dashboard(deps)
     return [
-        Route("/", board.library, methods=["GET", "HEAD"]),
+        *library_page_routes(board),
         Route("/signin", board.signin_form, methods=["GET", "HEAD"]),
         Route("/signin", board.signin, methods=["POST"]),
         Route("/signout", board.signout, methods=["POST"]),
-        Route("/assets/{asset_id}", board.asset, methods=["GET", "HEAD"]),
+        *asset_page_routes(board),
         Route("/upload", board.upload_page, methods=["GET", "HEAD"]),
         Route("/dashboard/api/assets", board.api_assets, methods=["GET"]),
         Route("/dashboard/api/uploads", board.api_create_upload, methods=["POST"]),
+        *signed_url_routes(board),
+        *caption_upload_routes(board),
+        *analytics_routes(board),
     ]

@@ -11,9 +11,12 @@ once it is ready. Query parameters (all optional)::
     storyboard_token   signed seek previews (aud "s"); with a token but none, no previews
     thumbnail_time     seconds into the video for the poster (public ids only, as mux-player)
     autoplay, muted, loop   "1"/"true" to turn on
+    disable_tracking   "1"/"true": send no view beacons (as mux-player's ``disable-tracking``)
 
 The page carries a strict Content-Security-Policy: our own origin only, no inline script, media
-from ``blob:`` (MSE). Everything the script needs rides on ``data-`` attributes.
+from ``blob:`` (MSE). Everything the script needs rides on ``data-`` attributes. The player
+reports views to the same origin's ``/beacon`` (``static/beacons.js``; ``connect-src 'self'``
+allows it), see docs/analytics.md.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class EmbedDeps:
     static_prefix: str = STATIC_PREFIX
     stream_prefix: str = "/stream"
     image_prefix: str = "/image"
+    beacon_path: str = "/beacon"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class PlayerSource:
     stream_url: str
     poster_url: str | None
     storyboard_url: str | None
+    beacon_url: str | None = "/beacon"
     autoplay: bool = False
     muted: bool = False
     loop: bool = False
@@ -91,6 +96,7 @@ def player_source(
     *,
     stream_prefix: str = "/stream",
     image_prefix: str = "/image",
+    beacon_path: str = "/beacon",
 ) -> PlayerSource:
     """The player's URLs for ``playback_id`` and the embed page's ``query``. Pure.
 
@@ -128,6 +134,7 @@ def player_source(
         stream_url=stream_url,
         poster_url=poster_url,
         storyboard_url=storyboard_url,
+        beacon_url=None if parse_switch(query.get("disable_tracking")) else beacon_path,
         autoplay=parse_switch(query.get("autoplay")),
         muted=parse_switch(query.get("muted")),
         loop=parse_switch(query.get("loop")),
@@ -156,6 +163,7 @@ class EmbedPage:
             request.query_params,
             stream_prefix=self.deps.stream_prefix,
             image_prefix=self.deps.image_prefix,
+            beacon_path=self.deps.beacon_path,
         )
         return self._page(request, source)
 

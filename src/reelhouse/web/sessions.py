@@ -2,8 +2,10 @@
 
 The cookie holds ``{token id, environment id, expiry, csrf, permissions}`` as base64url JSON
 followed by an HMAC-SHA256 of that text under the operator's session secret; the token's secret
-is never in it. The per-session CSRF token rides inside the (HttpOnly) cookie and is echoed by pages
-in a hidden field or an ``X-CSRF-Token`` header. Signing and reading are pure; only
+is never in it. A session signed in with the admin password has :data:`ADMIN_TOKEN_ID` (which no
+real token id can be: ids never hold a colon) and the password setting's fingerprint instead.
+The per-session CSRF token rides inside the (HttpOnly) cookie and is echoed by pages in a hidden
+field or an ``X-CSRF-Token`` header. Signing and reading are pure; only
 :class:`RevocationCheck` touches the database.
 """
 
@@ -22,6 +24,10 @@ from datetime import UTC, datetime, timedelta
 SESSION_COOKIE = "rh_session"
 SIGNIN_CSRF_COOKIE = "rh_signin_csrf"
 SESSION_LIFETIME = timedelta(hours=8)
+# The cookie outlives the session it holds by this much, so a request after expiry still
+# carries it and the sign-in page can say the session ended (the expiry inside is what counts).
+COOKIE_GRACE = timedelta(days=1)
+ADMIN_TOKEN_ID = ":admin"
 REVOCATION_CACHE = timedelta(seconds=5)
 
 
@@ -35,6 +41,11 @@ class DashboardSession:
     expires_at: datetime
     csrf: str
     permissions: frozenset[str] = frozenset()
+    password_fingerprint: str = ""
+
+    @property
+    def admin(self) -> bool:
+        return self.token_id == ADMIN_TOKEN_ID
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
@@ -48,11 +59,27 @@ def new_csrf() -> str:
 
 
 def new_session(
-    token_id: str, environment_id: str, now: datetime, permissions: Iterable[str] = ()
+    token_id: str,
+    environment_id: str,
+    now: datetime,
+    permissions: Iterable[str] = (),
+    *,
+    lifetime: timedelta = SESSION_LIFETIME,
+    password_fingerprint: str = "",
 ) -> DashboardSession:
     return DashboardSession(
-        token_id, environment_id, now + SESSION_LIFETIME, new_csrf(), frozenset(permissions)
+        token_id,
+        environment_id,
+        now + lifetime,
+        new_csrf(),
+        frozenset(permissions),
+        password_fingerprint,
     )
+
+
+def cookie_max_age(lifetime: timedelta) -> int:
+    """The session cookie's ``Max-Age`` for sessions of ``lifetime``."""
+    return int((lifetime + COOKIE_GRACE).total_seconds())
 
 
 def _mac(secret: bytes, body: str) -> str:
@@ -68,6 +95,8 @@ def sign_session(session: DashboardSession, secret: bytes) -> str:
         "c": session.csrf,
         "p": sorted(session.permissions),
     }
+    if session.password_fingerprint:
+        payload["a"] = session.password_fingerprint
     raw = json.dumps(payload, separators=(",", ":")).encode()
     body = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
     return f"{body}.{_mac(secret, body)}"
@@ -86,7 +115,12 @@ def read_session(value: str | None, secret: bytes) -> DashboardSession | None:
         expires = datetime.fromtimestamp(int(payload["x"]), tz=UTC)
         permissions = frozenset(str(p) for p in payload.get("p", []))
         return DashboardSession(
-            str(payload["t"]), str(payload["e"]), expires, str(payload["c"]), permissions
+            str(payload["t"]),
+            str(payload["e"]),
+            expires,
+            str(payload["c"]),
+            permissions,
+            str(payload.get("a", "")),
         )
     except (binascii.Error, ValueError, TypeError, KeyError):
         return None  # MAC-valid but malformed: as good as none
@@ -102,14 +136,23 @@ IsActive = Callable[[DashboardSession], Awaitable[bool]]
 @dataclass
 class RevocationCheck:
     """Whether a session's token still stands, asked of ``is_active`` at most once per
-    ``ttl`` per token (so revoking a token signs its dashboard sessions out within ``ttl``)."""
+    ``ttl`` per token (so revoking a token signs its dashboard sessions out within ``ttl``).
+
+    An admin session has no token to ask about: it stands while its password fingerprint is
+    ``admin_fingerprint``, the fingerprint of the admin password configured now (None when
+    there is none, which ends every admin session)."""
 
     is_active: IsActive
     clock: Callable[[], datetime]
     ttl: timedelta = REVOCATION_CACHE
+    admin_fingerprint: str | None = None
     _seen: dict[str, tuple[datetime, bool]] = field(default_factory=dict)
 
     async def __call__(self, session: DashboardSession) -> bool:
+        if session.admin:
+            return self.admin_fingerprint is not None and hmac.compare_digest(
+                session.password_fingerprint, self.admin_fingerprint
+            )
         token_id = session.token_id
         now = self.clock()
         cached = self._seen.get(token_id)

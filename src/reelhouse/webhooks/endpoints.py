@@ -1,5 +1,6 @@
 """Webhook endpoint use cases: add, list, change, remove, rotate a secret, read the delivery
-log, and keep the operator's default endpoint in step with the settings.
+log (per endpoint, or about some objects), and keep the operator's default endpoint in step with
+the settings.
 
 Every function works inside the caller's transaction and is scoped to one environment: another
 environment's endpoint answers ``NotFound``. A secret leaves this module only on creation and
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Select, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -198,16 +199,42 @@ async def list_deliveries(
 ) -> list[DeliveryRecord]:
     """Page ``page`` of the endpoint's delivery log, newest first."""
     endpoint = await get_endpoint(session, environment_id, endpoint_id)
-    rows = (
-        await session.execute(
-            select(WebhookDelivery, OutboxEvent)
-            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
-            .where(WebhookDelivery.endpoint_id == endpoint.id)
-            .order_by(WebhookDelivery.id.desc())
-            .limit(limit)
-            .offset((page - 1) * limit)
+    return await _records(
+        session,
+        select(WebhookDelivery, OutboxEvent)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+        .offset((page - 1) * limit),
+    )
+
+
+async def deliveries_about(
+    session: AsyncSession, environment_id: str, object_ids: Sequence[str], limit: int = 25
+) -> list[DeliveryRecord]:
+    """The latest ``limit`` deliveries, to any endpoint of ``environment_id``, of events about
+    the objects ``object_ids`` (an asset and its upload, say), newest first."""
+    if not object_ids:
+        return []
+    return await _records(
+        session,
+        select(WebhookDelivery, OutboxEvent)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .where(
+            OutboxEvent.environment_id == environment_id,
+            OutboxEvent.object_id.in_(list(object_ids)),
         )
-    ).all()
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit),
+    )
+
+
+async def _records(
+    session: AsyncSession, query: Select[WebhookDelivery, OutboxEvent]
+) -> list[DeliveryRecord]:
+    """The deliveries ``query`` selects, each with its attempts in order."""
+    rows = (await session.execute(query)).all()
     attempts: dict[int, list[WebhookAttempt]] = {delivery.id: [] for delivery, _ in rows}
     if attempts:
         found = await session.scalars(

@@ -1,12 +1,13 @@
 """The text-track jobs.
 
 ``reelhouse.fetch_text_track`` {track_id}: download the caption file through the outbound guard
-(the media policy, capped at :data:`~reelhouse.pipeline.captions.MAX_BYTES`), parse and check it
-(SRT or WebVTT), store the converted WebVTT under the asset's prefix and mark the track ready;
-a file that cannot be fetched or used marks it errored with a message saying why. Idempotent: a
-track no longer preparing is left alone, the object is rewritten with the same bytes, and a
-track deleted while it was fetched gets its object removed again. Storage and database trouble
-raises (and is retried).
+(the media policy, capped at :data:`~reelhouse.pipeline.captions.MAX_BYTES`), or read it from the
+store when it was uploaded to the dashboard, parse and check it (SRT or WebVTT), store the
+converted WebVTT under the asset's prefix and mark the track ready; a file that cannot be fetched
+or used marks it errored with a message saying why. An uploaded file is deleted once its track is
+settled. Idempotent: a track no longer preparing is left alone, the object is rewritten with the
+same bytes, and a track deleted while it was fetched gets its object removed again. Storage and
+database trouble raises (and is retried).
 
 ``reelhouse.delete_text_track_object`` {key}: delete a deleted track's WebVTT (missing is fine).
 """
@@ -21,6 +22,7 @@ from reelhouse import outbound
 from reelhouse.logs import get_logger
 from reelhouse.media import text_tracks
 from reelhouse.pipeline import captions
+from reelhouse.storage.errors import ObjectNotFound
 from reelhouse.worker.media_tasks import MediaDeps
 
 log = get_logger("reelhouse.text_tracks")
@@ -29,6 +31,9 @@ log = get_logger("reelhouse.text_tracks")
 def caption_policy(policy: outbound.Policy) -> outbound.Policy:
     """``policy`` with its byte limit brought down to the caption file limit."""
     return dataclasses.replace(policy, max_bytes=min(policy.max_bytes, captions.MAX_BYTES))
+
+
+UPLOAD_GONE = "The uploaded caption file is gone: upload it again."
 
 
 def _fetch_message(error: outbound.OutboundRefused | outbound.OutboundFailed) -> str:
@@ -45,28 +50,47 @@ async def fetch_text_track(deps: MediaDeps, track_id: str) -> None:
         work = await text_tracks.fetch_work(session, track_id)
     if work is None:
         return
-    folder = deps.scratch_dir / "text"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{track_id}.src"
+    uploaded = text_tracks.is_uploaded(work.url)
+    source = text_tracks.uploaded_source_key(work.environment_id, work.asset_id, track_id)
     try:
-        await outbound.download_to(work.url, target, caption_policy(deps.outbound_policy))
-        vtt = captions.render_webvtt(captions.parse_captions(target.read_bytes()))
+        data = await (deps.store.get_bytes(source) if uploaded else _download(deps, work))
+        vtt = captions.render_webvtt(captions.parse_captions(data))
     except (outbound.OutboundRefused, outbound.OutboundFailed) as error:
         await _errored(deps, track_id, _fetch_message(error), error.reason)
         return
     except captions.CaptionRejected as error:
         await _errored(deps, track_id, error.message, error.code)
+        await _forget_upload(deps, uploaded, source)
         return
-    finally:
-        target.unlink(missing_ok=True)
+    except ObjectNotFound:
+        await _errored(deps, track_id, UPLOAD_GONE, "upload_gone")
+        return
     key = text_tracks.vtt_key(work.environment_id, work.asset_id, track_id)
     await deps.store.put_bytes(key, vtt.encode(), content_type="text/vtt")
     async with deps.sessions.begin() as session:
         recorded = await text_tracks.record_ready(session, track_id, key, now=deps.clock())
+    await _forget_upload(deps, uploaded, source)
     if not recorded:  # deleted (or settled) meanwhile: do not leave the file behind
         await deps.store.delete(key)
         return
     log.info("text_track.ready", track_id=track_id, asset_id=work.asset_id, bytes=len(vtt))
+
+
+async def _download(deps: MediaDeps, work: text_tracks.FetchWork) -> bytes:
+    folder = deps.scratch_dir / "text"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{work.track_id}.src"
+    try:
+        await outbound.download_to(work.url, target, caption_policy(deps.outbound_policy))
+        return target.read_bytes()
+    finally:
+        target.unlink(missing_ok=True)
+
+
+async def _forget_upload(deps: MediaDeps, uploaded: bool, source: str) -> None:
+    # Only after the track settled: a retry before that still finds the file.
+    if uploaded:
+        await deps.store.delete(source)
 
 
 async def _errored(deps: MediaDeps, track_id: str, message: str, reason: str) -> None:

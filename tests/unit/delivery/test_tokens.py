@@ -20,10 +20,10 @@ from reelhouse.delivery.tokens import (
     Grant,
     GrantSigner,
     key_id_of,
-    sign,
     split_grant,
     verify,
 )
+from reelhouse.media.signing_keys import sign_playback_token as sign
 
 PID = "p" * 28
 KID = "k" * 28

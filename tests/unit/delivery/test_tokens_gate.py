@@ -13,8 +13,9 @@ from reelhouse.delivery.access import PUBLIC, PublicOnly, Viewer
 from reelhouse.delivery.errors import TokenRequired
 from reelhouse.delivery.playbacks import Playback
 from reelhouse.delivery.signed import Expiring, SignedPlayback, VerificationKey
-from reelhouse.delivery.tokens import GrantSigner, sign
+from reelhouse.delivery.tokens import GrantSigner
 from reelhouse.media.playback_restrictions import Rules
+from reelhouse.media.signing_keys import sign_playback_token as sign
 
 PID = "p" * 28
 KID = "k" * 28

@@ -3,87 +3,48 @@ state and the upload endpoint (ASGI against the session's database)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.applications import Starlette
 
 from reelhouse.db.models import DirectUpload, Environment
-from reelhouse.media.tokens import create_token, revoke_token
-from reelhouse.web.dashboard import DashboardDeps, dashboard_routes, human_bytes, too_large
+from reelhouse.media.tokens import revoke_token
+from reelhouse.web.dashboard import human_bytes, too_large
 from reelhouse.web.sessions import SESSION_COOKIE, read_session
-from reelhouse.web.static import static_mount
 
-SECRET = b"s" * 32
-BASE = "http://test"
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from .dashboard_app import (
+    BASE,
+    SECRET,
+    START,
+    Clock,
+    Sessions,
+    dashboard_client,
+    dashboard_deps,
+    make_token,
+    page_csrf,
+    post_signin,
+    sign_in,
+)
 
 
 @pytest.fixture
-async def token(sessions: async_sessionmaker[AsyncSession], environment_id: str) -> str:
-    async with sessions.begin() as session:
-        row, secret = await create_token(
-            session, environment_id, "dash", ["video:read", "video:write"]
-        )
-    return f"{row.id}:{secret}"
+async def token(sessions: Sessions, environment_id: str) -> str:
+    return await make_token(sessions, environment_id, ["video:read", "video:write"])
 
 
 @pytest.fixture
-async def read_only_token(sessions: async_sessionmaker[AsyncSession], environment_id: str) -> str:
-    async with sessions.begin() as session:
-        row, secret = await create_token(session, environment_id, "viewer", ["video:read"])
-    return f"{row.id}:{secret}"
+async def read_only_token(sessions: Sessions, environment_id: str) -> str:
+    return await make_token(sessions, environment_id, ["video:read"])
 
 
 @pytest.fixture
-async def client(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
-) -> AsyncIterator[httpx.AsyncClient]:
-    deps = DashboardDeps(
-        sessions=sessions,
-        clock=clock,
-        base_url=BASE,
-        session_secret=SECRET,
-        default_max_upload_bytes=1_000_000,
-    )
-    app = Starlette(routes=[*dashboard_routes(deps), static_mount()])
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+async def client(sessions: Sessions, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+    """The dashboard without its system pages."""
+    async with dashboard_client(dashboard_deps(sessions, clock)) as http:
         yield http
-
-
-def hidden_csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    form = await client.get("/signin")
-    csrf = hidden_csrf(form.text)
-    return await client.post("/signin", data={"csrf": csrf, "token": token})
-
-
-async def page_csrf(client: httpx.AsyncClient) -> str:
-    return hidden_csrf((await client.get("/")).text)
 
 
 async def test_signed_out_goes_to_signin(client: httpx.AsyncClient) -> None:
@@ -99,7 +60,7 @@ async def test_signed_out_goes_to_signin(client: httpx.AsyncClient) -> None:
 async def test_good_token_signs_in_with_a_safe_cookie(
     client: httpx.AsyncClient, token: str, environment_id: str
 ) -> None:
-    response = await sign_in(client, token)
+    response = await post_signin(client, token=token)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     cookie = next(
@@ -108,7 +69,7 @@ async def test_good_token_signs_in_with_a_safe_cookie(
     flags = cookie.lower()
     assert "httponly" in flags
     assert "samesite=lax" in flags
-    assert "max-age=28800" in flags
+    assert "max-age=115200" in flags  # the 8-hour session plus a day to say it ended
     secret = token.split(":", 1)[1]
     assert secret not in cookie
     session = read_session(client.cookies[SESSION_COOKIE], SECRET)
@@ -122,7 +83,7 @@ async def test_good_token_signs_in_with_a_safe_cookie(
 async def test_bad_token_is_refused(client: httpx.AsyncClient, token: str, bad: str) -> None:
     token_id = token.split(":", 1)[0]
     attempt = f"{token_id}:wrong" if bad == "id:wrong" else bad
-    response = await sign_in(client, attempt)
+    response = await post_signin(client, token=attempt)
     assert response.status_code == 401
     assert "was not accepted" in response.text
     assert SESSION_COOKIE not in client.cookies
@@ -162,7 +123,7 @@ async def test_revoked_token_ends_the_session_within_seconds(
     client: httpx.AsyncClient,
     token: str,
     clock: Clock,
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     environment_id: str,
 ) -> None:
     await sign_in(client, token)
@@ -187,7 +148,7 @@ async def test_library_empty_state(client: httpx.AsyncClient, token: str) -> Non
 async def test_upload_endpoint_creates_a_direct_upload(
     client: httpx.AsyncClient,
     token: str,
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     environment_id: str,
 ) -> None:
     await sign_in(client, token)
@@ -213,7 +174,7 @@ async def test_upload_endpoint_creates_a_direct_upload(
 async def test_upload_over_the_limit_is_refused_with_the_limit(
     client: httpx.AsyncClient,
     token: str,
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     environment_id: str,
 ) -> None:
     await sign_in(client, token)

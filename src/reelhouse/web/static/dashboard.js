@@ -1,11 +1,27 @@
-// Library and asset pages: polls the status of preparing assets every 2 s and updates rows.
+// Library and asset pages. Polls the status of preparing assets every 2 s and updates their rows
+// in place (status, progress, duration, resolution, thumbnail); the asset page polls while
+// anything on it is being made (the video, a caption track, a download) and reloads once nothing
+// is. Copy buttons copy the value of the field named by their data-copy attribute.
 (function () {
   "use strict";
   var POLL_MS = 2000;
+  var assetPage = document.querySelector(".rh-asset-page");
 
   function pending() {
-    return Array.prototype.slice.call(
-      document.querySelectorAll('.rh-asset[data-status="preparing"]'));
+    return Array.prototype.slice.call(document.querySelectorAll(
+      '.rh-asset[data-status="preparing"], .rh-asset[data-pending="true"]'));
+  }
+
+  function showThumbnail(el, url) {
+    var placeholder = el.querySelector(".rh-thumb--none");
+    if (!placeholder || !url) return;
+    var img = document.createElement("img");
+    img.className = "rh-thumb";
+    img.src = url;
+    img.alt = "";
+    img.width = 160;
+    img.height = 90;
+    placeholder.parentNode.replaceChild(img, placeholder);
   }
 
   function show(el, row) {
@@ -25,6 +41,7 @@
     if (duration) duration.textContent = row.duration;
     var resolution = el.querySelector(".rh-resolution");
     if (resolution) resolution.textContent = row.resolution;
+    showThumbnail(el, row.thumbnail);
   }
 
   function poll() {
@@ -41,18 +58,55 @@
       if (!body) return;
       var byId = {};
       body.data.forEach(function (row) { byId[row.id] = row; });
-      var finished = false;
       rows.forEach(function (el) {
         var row = byId[el.getAttribute("data-asset-id")];
         if (!row) return;
         show(el, row);
-        if (row.status !== "preparing") finished = true;
+        if (el === assetPage && !row.pending) {
+          // The player, renditions, tracks and downloads are drawn by the server: reload.
+          el.setAttribute("data-pending", "false");
+          window.location.reload();
+        }
       });
-      // The asset page shows the player and tracks only once ready: reload it then.
-      if (finished && document.querySelector(".rh-asset-page")) window.location.reload();
     }).catch(function () { /* transient: the next tick retries */ })
       .then(function () { if (pending().length) window.setTimeout(poll, POLL_MS); });
   }
+
+  // --- copy buttons ---------------------------------------------------------------------
+
+  var live = document.createElement("p");
+  live.className = "rh-visually-hidden";
+  live.setAttribute("role", "status");
+  document.body.appendChild(live);
+
+  function copyText(field) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(field.value);
+    }
+    field.focus();
+    field.select();
+    return document.execCommand("copy") ? Promise.resolve() : Promise.reject(new Error("copy"));
+  }
+
+  function flash(button, text) {
+    var before = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", before);
+    button.textContent = text;
+    live.textContent = text;
+    window.setTimeout(function () { button.textContent = before; }, 1500);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".rh-copy-button") : null;
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field || !field.value) return;
+    copyText(field).then(function () { flash(button, "Copied"); }, function () {
+      field.focus();
+      field.select();
+      flash(button, "Press Ctrl+C to copy");
+    });
+  });
 
   window.setTimeout(poll, POLL_MS);
 })();

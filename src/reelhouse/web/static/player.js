@@ -1,6 +1,7 @@
 /* reelhouse embed player: hls.js (or native HLS) behind a small accessible control bar.
  * Reads its configuration from the data- attributes of #player (the page's CSP forbids inline
- * script) and exposes window.reelhousePlayer for scripts and tests. */
+ * script) and exposes window.reelhousePlayer for scripts and tests. With data-beacon set (and
+ * beacons.js loaded first) it reports views there; see docs/analytics.md. */
 (function () {
   "use strict";
 
@@ -32,6 +33,7 @@
     autoplay: root.dataset.autoplay === "true",
     muted: root.dataset.muted === "true",
     loop: root.dataset.loop === "true",
+    beacon: root.dataset.beacon || null,
   };
   var SEEK_STEP = 5;
   var VOLUME_STEP = 0.1;
@@ -54,6 +56,18 @@
   var errorInfo = null;
   var retryTimer = null;
   var recoveredMedia = false;
+  var beacons = startBeacons();
+
+  function startBeacons() {
+    if (!config.beacon || !window.ReelhouseBeacons) return null;
+    try {
+      return window.ReelhouseBeacons.track(video, {
+        endpoint: config.beacon, playbackId: config.playbackId, player: "reelhouse",
+      });
+    } catch (err) {
+      return null;  // no analytics, but the video still plays
+    }
+  }
 
   function setState(next) {
     state = next;
@@ -72,6 +86,17 @@
     errorInfo = info || null;
     setState(nextState);
     showMessage(text);
+    if (beacons && nextState === "error") {
+      // An unknown playback id has nowhere to file a view; anything else is a failed view.
+      if (info && info.status === 404) beacons.disable();
+      else beacons.failed(errorCode(info), text);
+    }
+  }
+
+  function errorCode(info) {
+    if (info && info.type) return String(info.type);
+    if (info && info.status && info.status !== 200) return "http_" + info.status;
+    return "network";
   }
 
   function formatTime(seconds) {
@@ -151,7 +176,11 @@
         }
       });
       hls.on(Hls.Events.MANIFEST_PARSED, function () { buildQualityMenu(); ready(); });
-      hls.on(Hls.Events.LEVEL_SWITCHED, updateQualityLabel);
+      hls.on(Hls.Events.LEVEL_SWITCHED, function (event, data) {
+        updateQualityLabel();
+        var level = hls.levels[data.level];
+        if (beacons && level) beacons.qualityChanged(levelLabel(level));
+      });
       hls.loadSource(config.src);
       hls.attachMedia(video);
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
@@ -482,6 +511,9 @@
     },
     get currentLevel() { return hls ? hls.currentLevel : -1; },
     get storyboard() { return storyboard; },
+    get analytics() {
+      return beacons ? { viewId: beacons.viewId, pending: beacons.pending, counts: beacons.counts } : null;
+    },
     video: video,
     play: play,
     pause: function () { video.pause(); },
