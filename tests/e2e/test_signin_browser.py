@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from reelhouse.web.dashboard import BAD_PASSWORD, BAD_TOKEN, CSRF_REFUSED, EXPIRED
+from reelhouse.web.dashboard import CSRF_REFUSED, EXPIRED
 from reelhouse.web.passwords import hash_password
+from reelhouse.web.signin import BAD_PASSWORD, BAD_TOKEN
 
 from .browser import launch_chromium, needs_chromium, new_page, shot, sign_in
 from .server import TOKEN_ID, TOKEN_SECRET, ServerProcess

@@ -45,7 +45,6 @@ from reelhouse.server.upload_hooks import DirectUploadHooks, FilesHooks, HookDep
 from reelhouse.storage import layout
 from reelhouse.web.dashboard import DashboardDeps, dashboard_routes
 from reelhouse.web.embed import EmbedDeps, embed_routes
-from reelhouse.web.operations import operations_routes
 from reelhouse.web.passwords import AdminPassword
 from reelhouse.web.static import static_mount
 
@@ -222,9 +221,8 @@ def create_app(
         session_lifetime=timedelta(seconds=settings.dashboard_session_seconds),
         metrics=ViewMetrics(sessions, clock),
     )
-    surfaces.extend(dashboard_routes(dashboard))
     webhook_policy = Policy(allow_private=settings.outbound_allow_private)
-    surfaces.extend(operations_routes(dashboard, webhook_policy=webhook_policy))
+    surfaces.extend(dashboard_routes(dashboard, webhook_policy=webhook_policy))
     app = Starlette(routes=[*surfaces, Mount("/", app=api)], lifespan=lifespan)
     app.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
     return HostRouting(

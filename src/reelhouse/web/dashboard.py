@@ -4,17 +4,20 @@ Pages (server-rendered, one CSP, no inline script)::
 
     GET  /                       the library (web/library_page.py; signed out: redirect
                                  to /signin)
-    GET  /signin, POST /signin   paste ``ID:SECRET`` (or the admin password, when one is
-                                 configured); sets the signed session cookie
-    POST /signout
+    GET  /signin, POST /signin   sign in; POST /signout (web/signin.py)
     GET  /assets/{asset_id}      the asset page and its forms (web/asset_page.py)
-    GET  /upload                 drag-and-drop uploads with tus-js-client
+    GET  /upload                 drag-and-drop uploads with tus-js-client (web/upload_page.py)
+    GET  /analytics...           player analytics (web/analytics_pages.py)
 
 JSON for the pages' scripts (session cookie + ``X-CSRF-Token`` on POST)::
 
     GET  /dashboard/api/assets?ids=a,b   status and progress of those assets
-    POST /dashboard/api/uploads          ``{"name", "size"}`` -> a direct upload's ``url``
+    POST /dashboard/api/uploads          a direct upload for the upload page
     signed links and caption files       web/signed_urls.py, web/caption_uploads.py
+
+This module holds what every page shares: :class:`DashboardDeps`, the session check and
+permission gates of :class:`Dashboard`, the page renderer with its headers, and small body
+readers.
 
 Every POST carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``);
 without it the answer is 403. Sessions last 8 hours (configurable) and end within 5 seconds of
@@ -24,7 +27,6 @@ from one address are slowed down (web/throttle.py). See docs/dashboard.md.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,51 +40,33 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from reelhouse import ids
-from reelhouse.errors import NotFound, Unauthorized
-from reelhouse.logs import get_logger
+from reelhouse.errors import NotFound
 from reelhouse.media.assets import asset_views, get_asset
-from reelhouse.media.environments import DEFAULT_ENVIRONMENT_ID
 from reelhouse.media.tokens import (
-    ALL_PERMISSIONS,
     VIDEO_READ,
-    VIDEO_WRITE,
-    authenticate,
     list_tokens,
 )
-from reelhouse.media.uploads import create_direct_upload, environment_upload_limit, upload_url
+from reelhouse.outbound import Policy
 from reelhouse.schemas.metrics import MetricsSource
-from reelhouse.schemas.uploads import AssetMeta, CreateUploadRequest, NewAssetSettings
 from reelhouse.storage.protocols import ObjectStore
 from reelhouse.web.analytics_pages import analytics_routes
 from reelhouse.web.asset_views import is_pending
 from reelhouse.web.passwords import AdminPassword
 from reelhouse.web.sessions import (
-    ADMIN_TOKEN_ID,
     SESSION_COOKIE,
     SESSION_LIFETIME,
-    SIGNIN_CSRF_COOKIE,
     DashboardSession,
     RevocationCheck,
-    cookie_max_age,
     csrf_matches,
-    new_csrf,
-    new_session,
     read_session,
-    sign_session,
 )
 from reelhouse.web.static import STATIC_PREFIX, page_templates
-from reelhouse.web.throttle import SigninThrottle
 
 MAX_FORM_BYTES = 8192
 PAGE_SIZE = 25
 MAX_IDS = 100
-BAD_TOKEN = "That access token was not accepted. Paste it as ID:SECRET."
-BAD_PASSWORD = "That admin password was not accepted."
-TOO_MANY = "Too many failed sign-ins from your address. Wait {seconds} s and try again."
 EXPIRED = "Your session has ended. Sign in again."
 CSRF_REFUSED = "This form has expired or did not come from this dashboard. Reload the page."
-
-log = get_logger("reelhouse.dashboard")
 
 
 @dataclass(frozen=True)
@@ -127,13 +111,6 @@ def human_bytes(size: int) -> str:
             return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
-
-
-def too_large(name: str, size: int, limit: int) -> str | None:
-    """The refusal for a file over ``limit`` bytes, else None. Pure."""
-    if size <= limit:
-        return None
-    return f"{name} is {human_bytes(size)}; the limit is {human_bytes(limit)} ({limit} bytes)."
 
 
 def format_duration(seconds: float | None) -> str:
@@ -191,7 +168,6 @@ class Dashboard:
         self.still_active = RevocationCheck(
             self._token_active, deps.clock, admin_fingerprint=self.admin_fingerprint
         )
-        self.throttle = SigninThrottle(deps.clock)
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -261,131 +237,8 @@ class Dashboard:
         )
 
     def refuse_csrf(self, request: Request) -> Response:
-        return self.page(request, "signin.html", _signin_context("", CSRF_REFUSED), 403)
-
-    # --- sign in and out ------------------------------------------------------------------
-
-    async def signin_form(self, request: Request) -> Response:
-        session = await self.signed_in(request)
-        if isinstance(session, DashboardSession):
-            return RedirectResponse("/", status_code=303)
-        notice = EXPIRED if request.query_params.get("expired") or session else ""
-        csrf = new_csrf()
-        response = self.signin_page(request, csrf, "", notice=notice)
-        self._set_cookie(response, SIGNIN_CSRF_COOKIE, csrf, 3600)
-        return response
-
-    def signin_page(
-        self, request: Request, csrf: str, error: str, status_code: int = 200, notice: str = ""
-    ) -> Response:
-        context = _signin_context(csrf, error, notice)
-        context["admin"] = self.deps.admin_password is not None
-        return self.page(request, "signin.html", context, status_code)
-
-    async def signin(self, request: Request) -> Response:
-        form = await read_form(request)
-        csrf = form.get("csrf", "")
-        if not csrf_matches(request.cookies.get(SIGNIN_CSRF_COOKIE), csrf):
-            return self.refuse_csrf(request)
-        client = request.client.host if request.client else ""
-        wait = self.throttle.wait(client)
-        if wait:
-            log.warning("dashboard.signin_throttled", client=client, wait_s=wait)
-            response = self.signin_page(request, csrf, TOO_MANY.format(seconds=wait), 429)
-            response.headers["Retry-After"] = str(wait)
-            return response
-        with_password = form.get("with") == "password" or "password" in form
-        if with_password:
-            session = await self._password_session(form.get("password", ""))
-        else:
-            session = await self._token_session(form.get("token", ""))
-        if session is None:
-            self.throttle.failed(client)
-            log.info("dashboard.signin_refused", client=client, password=with_password)
-            error = BAD_PASSWORD if with_password else BAD_TOKEN
-            return self.signin_page(request, csrf, error, 401)
-        response = RedirectResponse("/", status_code=303)
-        value = sign_session(session, self.deps.session_secret)
-        max_age = cookie_max_age(self.deps.session_lifetime)
-        self._set_cookie(response, SESSION_COOKIE, value, max_age)
-        response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
-        return response
-
-    async def _token_session(self, pasted: str) -> DashboardSession | None:
-        token_id, sep, secret = pasted.strip().partition(":")
-        now = self.deps.clock()
-        try:
-            if not (sep and token_id and secret):
-                raise Unauthorized()
-            async with self.deps.sessions.begin() as db:
-                principal = await authenticate(db, token_id, secret, now=now)
-        except Unauthorized:
-            return None
-        return new_session(
-            principal.token_id,
-            principal.environment_id,
-            now,
-            principal.permissions,
-            lifetime=self.deps.session_lifetime,
-        )
-
-    async def _password_session(self, guess: str) -> DashboardSession | None:
-        """An admin session (every permission in the default environment) for the right
-        password; None for a wrong one or when no admin password is configured."""
-        admin, fingerprint = self.deps.admin_password, self.admin_fingerprint
-        if admin is None or fingerprint is None or not guess or len(guess) > 1024:
-            return None
-        if not await admin.check(guess):
-            return None
-        return new_session(
-            ADMIN_TOKEN_ID,
-            DEFAULT_ENVIRONMENT_ID,
-            self.deps.clock(),
-            ALL_PERMISSIONS,
-            lifetime=self.deps.session_lifetime,
-            password_fingerprint=fingerprint,
-        )
-
-    async def signout(self, request: Request) -> Response:
-        session = await self.signed_in(request)
-        if not isinstance(session, DashboardSession):
-            return self.to_signin(session)
-        if not csrf_matches(session.csrf, (await read_form(request)).get("csrf")):
-            return self.refuse_csrf(request)
-        response = RedirectResponse("/signin", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
-
-    def _set_cookie(self, response: Response, name: str, value: str, max_age: int) -> None:
-        response.set_cookie(
-            name,
-            value,
-            max_age=max_age,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=self.secure,
-        )
-
-    # --- pages ----------------------------------------------------------------------------
-
-    async def upload_page(self, request: Request) -> Response:
-        session = await self.gate(request, VIDEO_WRITE)
-        if not isinstance(session, DashboardSession):
-            return session
-        limit = await self._limit(session.environment_id)
-        context = {
-            "csrf": session.csrf,
-            "limit": limit,
-            "limit_text": human_bytes(limit),
-            "nav": "upload",
-        }
-        return self.page(request, "upload.html", context)
-
-    async def _limit(self, environment_id: str) -> int:
-        async with self.deps.sessions() as db:
-            own = await environment_upload_limit(db, environment_id)
-        return own if own is not None else self.deps.default_max_upload_bytes
+        context = {"csrf": "", "error": CSRF_REFUSED, "notice": "", "signed_out": True}
+        return self.page(request, "signin.html", context, 403)
 
     # --- JSON for the pages' scripts ------------------------------------------------------
 
@@ -405,39 +258,6 @@ class Dashboard:
                     continue
             views = await asset_views(db, found)
         return JSONResponse({"data": [asset_row(v) for v in views]}, headers=self.headers())
-
-    async def api_create_upload(self, request: Request) -> Response:
-        session = await self.gate_json(request, VIDEO_WRITE, write=True)
-        if not isinstance(session, DashboardSession):
-            return session
-        try:
-            body = json.loads(await request.body())
-            name, size = str(body["name"])[:255], int(body["size"])
-        except (ValueError, TypeError, KeyError):
-            return JSONResponse({"error": "send {name, size}"}, status_code=400)
-        limit = await self._limit(session.environment_id)
-        refusal = too_large(name, size, limit)
-        if refusal:
-            return JSONResponse({"error": refusal, "limit": limit}, status_code=413)
-        now = self.deps.clock()
-        # Public playback, so the asset page can preview it in the embed player; the file's
-        # name as the title (Mux's meta.title), whichever protocol then carries the bytes.
-        settings = NewAssetSettings(
-            playback_policy=["public"], meta=AssetMeta(title=name.strip() or None)
-        )
-        request_body = CreateUploadRequest(
-            cors_origin=origin_of(self.deps.base_url), new_asset_settings=settings
-        )
-        async with self.deps.sessions.begin() as db:
-            upload = await create_direct_upload(
-                db, session.environment_id, request_body, now=now, base_url=self.deps.base_url
-            )
-        url = upload_url(self.deps.base_url, upload.id)
-        return JSONResponse({"id": upload.id, "url": url}, status_code=201)
-
-
-def _signin_context(csrf: str, error: str, notice: str = "") -> dict[str, Any]:
-    return {"csrf": csrf, "error": error, "notice": notice, "signed_out": True}
 
 
 class BodyTooLarge(Exception):
@@ -467,25 +287,32 @@ async def read_form(request: Request) -> dict[str, str]:
     return {key: values[0] for key, values in parsed.items()}
 
 
-def dashboard_routes(deps: DashboardDeps) -> list[Route]:
-    """The dashboard's routes; mount them ahead of anything else answering ``/``."""
+def dashboard_routes(deps: DashboardDeps, *, webhook_policy: Policy | None = None) -> list[Route]:
+    """The dashboard's routes; mount them ahead of anything else answering ``/``. With
+    ``webhook_policy`` (the outbound policy the REST API vets webhook URLs with), also the
+    operations, webhook and token pages."""
     # These modules import Dashboard, so they are imported once it exists.
     from reelhouse.web.asset_page import asset_page_routes
     from reelhouse.web.caption_uploads import caption_upload_routes
     from reelhouse.web.library_page import library_page_routes
+    from reelhouse.web.operations import operations_routes
     from reelhouse.web.signed_urls import signed_url_routes
+    from reelhouse.web.signin import signin_routes
+    from reelhouse.web.upload_page import upload_page_routes
 
     board = Dashboard(deps)
     return [
         *library_page_routes(board),
-        Route("/signin", board.signin_form, methods=["GET", "HEAD"]),
-        Route("/signin", board.signin, methods=["POST"]),
-        Route("/signout", board.signout, methods=["POST"]),
+        *signin_routes(board),
         *asset_page_routes(board),
-        Route("/upload", board.upload_page, methods=["GET", "HEAD"]),
+        *upload_page_routes(board),
         Route("/dashboard/api/assets", board.api_assets, methods=["GET"]),
-        Route("/dashboard/api/uploads", board.api_create_upload, methods=["POST"]),
         *signed_url_routes(board),
         *caption_upload_routes(board),
         *analytics_routes(board),
+        *(
+            operations_routes(board, webhook_policy=webhook_policy)
+            if webhook_policy is not None
+            else []
+        ),
     ]

@@ -28,7 +28,7 @@ from reelhouse.media.operations_stats import (
 )
 from reelhouse.media.tokens import SYSTEM_READ
 from reelhouse.outbound import Policy, Resolver, system_resolver
-from reelhouse.web.dashboard import Dashboard, DashboardDeps, positive_int
+from reelhouse.web.dashboard import Dashboard, positive_int
 from reelhouse.web.sessions import DashboardSession
 from reelhouse.web.token_pages import TokenPages
 from reelhouse.web.webhook_pages import WebhookPages
@@ -102,11 +102,10 @@ class OperationsPage:
 
 
 def operations_routes(
-    deps: DashboardDeps, *, webhook_policy: Policy, resolver: Resolver = system_resolver
+    board: Dashboard, *, webhook_policy: Policy, resolver: Resolver = system_resolver
 ) -> list[Route]:
-    """The operations, webhook and token pages; ``webhook_policy`` vets endpoint URLs as the
-    REST API's does (the composition root builds both from the same settings)."""
-    board = Dashboard(deps)
+    """The operations, webhook and token pages of ``board``; ``webhook_policy`` vets endpoint
+    URLs as the REST API's does (the composition root builds both from the same settings)."""
     operations = OperationsPage(board)
     return [
         Route("/operations", operations.overview, methods=["GET", "HEAD"]),

@@ -21,7 +21,6 @@ from reelhouse.db.models import AccessToken, Environment, WebhookEndpoint
 from reelhouse.media.tokens import create_token
 from reelhouse.outbound import Policy
 from reelhouse.web.dashboard import DashboardDeps, dashboard_routes
-from reelhouse.web.operations import operations_routes
 from reelhouse.web.static import static_mount
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -73,8 +72,8 @@ async def dashboard_client(
     operations, token and webhook pages, whose webhook URLs ``webhook_policy`` vets (loopback
     allowed unless given). ``cookies`` carries a jar over from another client, as a browser
     keeps it across a server restart."""
-    system = operations_routes(deps, webhook_policy=webhook_policy) if system_pages else []
-    routes = [*dashboard_routes(deps), *system, static_mount()]
+    policy = webhook_policy if system_pages else None
+    routes = [*dashboard_routes(deps, webhook_policy=policy), static_mount()]
     transport = httpx.ASGITransport(app=Starlette(routes=routes))
     async with httpx.AsyncClient(transport=transport, base_url=BASE, cookies=cookies) as http:
         yield http

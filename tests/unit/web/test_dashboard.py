@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from reelhouse.db.models import DirectUpload, Environment
 from reelhouse.media.tokens import revoke_token
-from reelhouse.web.dashboard import human_bytes, too_large
+from reelhouse.web.dashboard import human_bytes
 from reelhouse.web.sessions import SESSION_COOKIE, read_session
+from reelhouse.web.upload_page import too_large
 
 from .dashboard_app import (
     BASE,
