@@ -4,6 +4,7 @@ and, without a hand-off, the two ways a local file is sent (read whole, or strea
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ from reelhouse.delivery.errors import PlaybackNotFound
 from reelhouse.delivery.files import ObjectServer
 from reelhouse.storage.errors import ObjectNotFound, StorageError
 from reelhouse.storage.local import LocalObjectStore
-from reelhouse.storage.protocols import ObjectStore
+from reelhouse.storage.protocols import ObjectInfo, ObjectStore
 
 from .conftest import s3_store
 
@@ -153,3 +154,23 @@ async def test_hot_objects_answer_repeats_without_reading(tmp_path: Path) -> Non
     assert first.content == BODY and again.status_code == 206 and again.content == BODY[:10]
     with pytest.raises(PlaybackNotFound):  # a server without the cache reads, and finds none
         await fetch(ObjectServer(store))
+
+
+async def test_concurrent_misses_share_one_read(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects", fsync=False)
+    await put(store)
+    reads: list[str] = []
+    real_read = store.read_whole
+
+    async def counted(key: str, limit: int) -> tuple[ObjectInfo, bytes | None]:
+        reads.append(key)
+        await asyncio.sleep(0.01)
+        return await real_read(key, limit)
+
+    store.read_whole = counted  # type: ignore[method-assign]
+    server = ObjectServer(store, memory_cache_bytes=1 << 20)
+    transport = httpx.ASGITransport(app=app_for(server))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answers = await asyncio.gather(*(client.get("/seg") for _ in range(20)))
+    assert all(a.status_code == 200 and a.content == BODY for a in answers)
+    assert reads == [KEY]

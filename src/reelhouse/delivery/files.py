@@ -20,6 +20,7 @@ sent derives from the store's abilities, checked once when the server is built:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC
 from email.utils import format_datetime
@@ -82,6 +83,7 @@ class ObjectServer:
         )
         self.whole_read_bytes = whole_read_bytes
         self.hot = HotObjects(memory_cache_bytes) if memory_cache_bytes > 0 else None
+        self._reading: dict[str, asyncio.Future[tuple[ObjectInfo, bytes | None]]] = {}
         self.accel_prefix = accel_prefix if self.local is not None else None
         self.presign: Presigning | None = (
             store if presign_seconds > 0 and isinstance(store, Presigning) else None
@@ -135,8 +137,18 @@ class ObjectServer:
         hit = self.hot.get(key)
         if hit is not None:
             return hit
+        # Concurrent misses for one key (every viewer of a popular video, the moment its
+        # entry expires) share one read instead of queueing one each on the thread pool.
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_into_hot(store, key))
+            self._reading[key] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(key, None))
+        return await asyncio.shield(reading)
+
+    async def _read_into_hot(self, store: WholeReads, key: str) -> tuple[ObjectInfo, bytes | None]:
         info, data = await store.read_whole(key, self.whole_read_bytes)
-        if data is not None:
+        if data is not None and self.hot is not None:
             self.hot.put(key, info, data)
         return info, data
 
