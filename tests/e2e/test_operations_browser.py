@@ -1,9 +1,11 @@
-"""The operations, webhook and token pages in a real browser (Debian's Chromium via Playwright)
-against a real ``reelhouse serve`` with its worker: empty states; a webhook endpoint added
-through the page receives signed deliveries of a real upload, which the log lists with their
-status codes, replays and signs with a rotated secret; a token created with chosen permissions
-works with exactly those until it is revoked; the operations page counts the upload's success;
-every page fits a phone and every control has a label and takes keyboard focus."""
+"""The operations, webhook, token and signing-key pages in a real browser (Debian's Chromium
+via Playwright) against a real ``reelhouse serve`` with its worker: empty states; a webhook
+endpoint added through the page receives signed deliveries of a real upload, which the log
+lists with their status codes, replays and signs with a rotated secret; a token created with
+chosen permissions works with exactly those until it is revoked; a signing key created on its
+page signs tokens the stream accepts until it is deleted there; the operations page counts the
+upload's success; every page fits a phone and every control has a label and takes keyboard
+focus."""
 
 from __future__ import annotations
 
@@ -17,9 +19,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
+from reelhouse.media.signing_keys import private_key_pem, sign_playback_token
 from reelhouse.webhooks.signatures import SignatureError, verify
 
-from .assets import upload_and_wait
+from .assets import add_signed_playback_id, upload_and_wait
 from .browser import launch_chromium, needs_chromium, new_page, shot, sign_in
 from .receiver import Delivery, Receiver
 from .server import ServerProcess
@@ -103,6 +106,8 @@ def test_empty_states_tell_a_new_user_what_to_do(
     assert page.locator("#empty-webhooks").is_visible()
     page.get_by_role("link", name="Tokens").click()
     assert page.locator("#tokens-intro").is_visible()
+    page.get_by_role("link", name="Signing keys").click()
+    assert page.locator("#empty-signing-keys").is_visible()
     assert page.problems == []  # type: ignore[attr-defined]
 
 
@@ -204,6 +209,59 @@ def test_token_with_chosen_permissions_until_revoked(
     assert page.problems == []  # type: ignore[attr-defined]
 
 
+def stream_status(server: ServerProcess, playback_id: str, token: str) -> int:
+    url = f"{server.base_url}/stream/{playback_id}.m3u8?token={token}"
+    return httpx.get(url).status_code
+
+
+def test_signing_key_created_copied_and_deleted(
+    ops_server: ServerProcess, browser: Browser, clip: Callable[[str], Path]
+) -> None:
+    with ops_server.client() as api:
+        assets = api.get("/video/v1/assets").json()["data"]
+    ready = next((a for a in assets if a["status"] == "ready"), None)
+    asset = ready or upload_and_wait(ops_server, clip("small"))
+    playback_id = add_signed_playback_id(ops_server, asset["id"])
+
+    page = signed_in(browser, ops_server)
+    page.get_by_role("link", name="Signing keys").click()
+    page.get_by_role("button", name="Create signing key").click()
+    page.locator("#new-key").wait_for()
+    assert "does not store the private key" in page.locator("#new-key").inner_text()
+    key_id = page.get_by_role("textbox", name="Key id").input_value()
+    private_key = page.get_by_role("textbox", name="Private key (base64 of the PEM)").input_value()
+    assert copy_and_read(page, "new-key-id") == key_id
+    assert copy_and_read(page, "new-key-private") == private_key
+    shot(page, "signing-keys")
+
+    # What was copied signs tokens the stream accepts.
+    token = sign_playback_token(
+        private_key_pem(private_key),
+        key_id=key_id,
+        playback_id=playback_id,
+        audience="v",
+        expires_at=int(time.time()) + 600,
+    )
+    assert stream_status(ops_server, playback_id, token) == 200
+
+    page.goto(ops_server.base_url + "/signing-keys")
+    assert private_key not in page.content()
+    row = page.locator(f'.rh-signing-key[data-key-id="{key_id}"]')
+    row.get_by_role("link", name=f"Delete signing key {key_id}").click()
+    page.wait_for_url(f"**/signing-keys/{key_id}/delete")
+    assert "stops working at once" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Delete the key").click()
+    page.locator("#deleted").wait_for()
+    assert page.locator(f'.rh-signing-key[data-key-id="{key_id}"]').count() == 0
+
+    # Within the verifiers' key cache (5 s), the token is refused.
+    deadline = time.monotonic() + 20
+    while stream_status(ops_server, playback_id, token) != 403:
+        assert time.monotonic() < deadline, "a token of the deleted key still plays"
+        time.sleep(0.5)
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
 UNLABELLED = """() => Array.from(document.querySelectorAll(
   'main input:not([type=hidden]), main select, main textarea, main button'))
   .filter(el => !el.hidden && el.offsetParent !== null)
@@ -247,6 +305,7 @@ def test_pages_fit_a_phone_with_labels_and_keyboard_focus(
         "operations": "/operations",
         "webhooks": "/webhooks",
         "tokens": "/tokens",
+        "signing-keys": "/signing-keys",
         "webhook-endpoint": f"/webhooks/{endpoints[0]['id']}",
     }
     for name, path in pages.items():

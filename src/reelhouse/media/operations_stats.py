@@ -1,6 +1,7 @@
 """What an operator watches: uploads and processing per UTC day, and the latest failures.
 
-Read-only queries over ``direct_uploads`` and ``assets``, scoped to one environment.
+Read-only queries over ``direct_uploads``, ``assets`` and ``text_tracks``, scoped to one
+environment.
 
 - Uploads count on the day they were created (``errored`` ones among them: failed), and as
   completed on the day their last byte arrived (``completed_at``).
@@ -10,6 +11,8 @@ Read-only queries over ``direct_uploads`` and ``assets``, scoped to one environm
   and transcoding, from the moment the asset exists (for a direct upload, when its last byte
   arrived). It is reported as minutes of processing per hour of video, over the ready assets
   whose duration is known.
+- Failures are errored assets, errored or timed-out uploads (a cancelled one was the user's
+  choice) and errored text tracks.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Date, and_, cast, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.db.models import Asset, DirectUpload
+from reelhouse.db.models import Asset, DirectUpload, TextTrack
 from reelhouse.states import AssetStatus, UploadStatus
 
 SUCCESS_TARGET: Final = 0.95
 DEFAULT_DAYS: Final = 7
 FAILURES_SHOWN: Final = 50
+FAILED_UPLOADS: Final = (UploadStatus.ERRORED.value, UploadStatus.TIMED_OUT.value)
+TRACK_ERRORED: Final = "errored"
 
 
 @dataclass(frozen=True)
@@ -91,14 +96,16 @@ class Overview:
 
 @dataclass(frozen=True)
 class Failure:
-    """An errored asset or upload: what failed, when, and the messages it gave."""
+    """An errored asset, upload or text track: what failed, when, and the messages it gave.
+    ``label`` names a text track for people (its name and language)."""
 
-    kind: str  # "asset" or "upload"
+    kind: str  # "asset", "upload" or "text_track"
     id: str
     asset_id: str | None
     error_type: str
     messages: tuple[str, ...]
     at: datetime
+    label: str | None = None
 
 
 def window_days(now: datetime, days: int) -> list[date]:
@@ -192,49 +199,76 @@ async def _asset_figures(
     ]
 
 
+def upload_failure(upload: DirectUpload) -> Failure:
+    """What the failures list shows of an errored or timed-out upload. A timed-out one has no
+    error of its own: its message says the file never finished arriving. Pure."""
+    if upload.status == UploadStatus.TIMED_OUT:
+        error_type = UploadStatus.TIMED_OUT.value
+        messages: tuple[str, ...] = (
+            f"the file did not finish arriving within the upload's {upload.timeout} s timeout",
+        )
+    else:
+        error = upload.error or {}
+        error_type = str(error.get("type", "unknown"))
+        message = error.get("message")
+        messages = (str(message),) if message else ()
+    return Failure(
+        kind="upload",
+        id=upload.id,
+        asset_id=upload.asset_id,
+        error_type=error_type,
+        messages=messages,
+        at=upload.updated_at,
+    )
+
+
+def _errored(
+    kind: str, row: Asset | TextTrack, errors: dict[str, Any] | None, label: str | None = None
+) -> Failure:
+    """An errored asset or text track, whose error is ``{type, messages}``."""
+    return Failure(
+        kind=kind,
+        id=row.id,
+        asset_id=row.id if isinstance(row, Asset) else row.asset_id,
+        error_type=str((errors or {}).get("type", "unknown")),
+        messages=tuple(str(m) for m in (errors or {}).get("messages", [])),
+        at=row.updated_at,
+        label=label,
+    )
+
+
 async def recent_failures(
     session: AsyncSession, environment_id: str, *, limit: int = FAILURES_SHOWN
 ) -> list[Failure]:
-    """The latest ``limit`` errored assets and uploads of ``environment_id``, newest first
-    (an errored row is final, so its ``updated_at`` is when it failed)."""
+    """The latest ``limit`` failures of ``environment_id`` in all, newest first: errored
+    assets, errored or timed-out uploads and errored text tracks, one query per kind (each
+    such status is final, so a row's ``updated_at`` is when it failed)."""
     assets = await session.scalars(
         select(Asset)
         .where(Asset.environment_id == environment_id, Asset.status == AssetStatus.ERRORED.value)
         .order_by(Asset.updated_at.desc(), Asset.id)
         .limit(limit)
     )
-    found = [
-        Failure(
-            kind="asset",
-            id=asset.id,
-            asset_id=asset.id,
-            error_type=str((asset.errors or {}).get("type", "unknown")),
-            messages=tuple(str(m) for m in (asset.errors or {}).get("messages", [])),
-            at=asset.updated_at,
-        )
-        for asset in assets
-    ]
+    found = [_errored("asset", asset, asset.errors) for asset in assets]
     uploads = await session.scalars(
         select(DirectUpload)
         .where(
             DirectUpload.environment_id == environment_id,
-            DirectUpload.status == UploadStatus.ERRORED.value,
+            DirectUpload.status.in_(FAILED_UPLOADS),
         )
         .order_by(DirectUpload.updated_at.desc(), DirectUpload.id)
         .limit(limit)
     )
-    for upload in uploads:
-        error = upload.error or {}
-        message = error.get("message")
-        found.append(
-            Failure(
-                kind="upload",
-                id=upload.id,
-                asset_id=upload.asset_id,
-                error_type=str(error.get("type", "unknown")),
-                messages=(str(message),) if message else (),
-                at=upload.updated_at,
-            )
-        )
+    found.extend(upload_failure(upload) for upload in uploads)
+    tracks = await session.scalars(
+        select(TextTrack)
+        .where(TextTrack.environment_id == environment_id, TextTrack.status == TRACK_ERRORED)
+        .order_by(TextTrack.updated_at.desc(), TextTrack.id)
+        .limit(limit)
+    )
+    found.extend(
+        _errored("text_track", track, track.error, f"{track.name} ({track.language_code})")
+        for track in tracks
+    )
     found.sort(key=lambda failure: failure.at, reverse=True)
     return found[:limit]

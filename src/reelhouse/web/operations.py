@@ -4,10 +4,12 @@
 
     GET /operations    uploads and processing per UTC day over the last 7 days (``?days=``
                        up to 90): success rate against the 95 % target, processing minutes per
-                       hour of video; the latest failures with their messages (system:read)
+                       hour of video; the latest failures (videos, uploads, text tracks)
+                       with their messages (system:read)
 
 The webhook pages live in :mod:`reelhouse.web.webhook_pages`, the token pages in
-:mod:`reelhouse.web.token_pages`; :func:`operations_routes` mounts all three.
+:mod:`reelhouse.web.token_pages`, the signing-key pages in
+:mod:`reelhouse.web.signing_key_pages`; :func:`operations_routes` mounts them all.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from reelhouse.media.tokens import SYSTEM_READ
 from reelhouse.outbound import Policy, Resolver, system_resolver
 from reelhouse.web.dashboard import Dashboard, positive_int
 from reelhouse.web.sessions import DashboardSession
+from reelhouse.web.signing_key_pages import SigningKeyPages
 from reelhouse.web.token_pages import TokenPages
 from reelhouse.web.webhook_pages import WebhookPages
 
@@ -68,6 +71,7 @@ def failure_row(failure: Failure) -> dict[str, Any]:
         "type": failure.error_type,
         "messages": list(failure.messages),
         "at": f"{failure.at:%Y-%m-%d %H:%M} UTC",
+        "label": failure.label,
     }
 
 
@@ -104,11 +108,13 @@ class OperationsPage:
 def operations_routes(
     board: Dashboard, *, webhook_policy: Policy, resolver: Resolver = system_resolver
 ) -> list[Route]:
-    """The operations, webhook and token pages of ``board``; ``webhook_policy`` vets endpoint
-    URLs as the REST API's does (the composition root builds both from the same settings)."""
+    """The operations, webhook, token and signing-key pages of ``board``; ``webhook_policy``
+    vets endpoint URLs as the REST API's does (the composition root builds both from the same
+    settings)."""
     operations = OperationsPage(board)
     return [
         Route("/operations", operations.overview, methods=["GET", "HEAD"]),
         *WebhookPages(board, webhook_policy, resolver).routes(),
         *TokenPages(board).routes(),
+        *SigningKeyPages(board).routes(),
     ]

@@ -1,5 +1,6 @@
 """Operations figures: per-UTC-day uploads and processing from seeded rows in PostgreSQL, the
-success rate against the target, processing minutes per hour of video, and recent failures."""
+success rate against the target, processing minutes per hour of video, and recent failures
+(errored videos, errored or timed-out uploads, errored text tracks)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from reelhouse.db.models import Asset, DirectUpload, Environment
+from reelhouse.db.models import Asset, DirectUpload, Environment, TextTrack
 from reelhouse.ids import new_id
 from reelhouse.media.operations_stats import (
     Figures,
     overview_of,
     processing_overview,
     recent_failures,
+    upload_failure,
     window_days,
 )
 
@@ -51,6 +54,21 @@ def asset(env: str, created: datetime, status: str, **fields: Any) -> Any:
         ingest_type="on_demand_direct_upload",
         created_at=created,
         updated_at=fields.pop("updated_at", created),
+        **fields,
+    )
+
+
+def track(asset_row: Asset, status: str, updated: datetime, **fields: Any) -> TextTrack:
+    return TextTrack(
+        id=new_id(),
+        environment_id=asset_row.environment_id,
+        asset_id=asset_row.id,
+        status=status,
+        language_code=fields.pop("language_code", "en"),
+        name=fields.pop("name", "English"),
+        url="upload:captions.srt",
+        created_at=updated - timedelta(minutes=1),
+        updated_at=updated,
         **fields,
     )
 
@@ -179,13 +197,17 @@ async def test_recent_failures_newest_first_with_messages(
         error={"type": "invalid_upload", "message": "the file ended early"},
     )
     old = asset(env, at(1, 1), "errored", errors={"type": "x", "messages": []})
+    timed_out = upload(env, at(10, 8), "timed_out", updated_at=at(10, 9))
     await seed(
         sessions,
         errored_asset,
         errored_upload,
         old,
+        timed_out,
         asset(env, at(10, 9), "ready", ready_at=at(10, 9, 1)),
-        upload(env, at(10, 9), "timed_out"),
+        # A cancelled upload was the user's choice, not a failure.
+        upload(env, at(10, 9), "cancelled", updated_at=at(10, 12)),
+        upload(other_env, at(10, 9), "timed_out", updated_at=at(10, 12)),
         asset(other_env, at(10, 12), "errored", errors={"type": "y", "messages": ["no"]}),
     )
     async with sessions() as session:
@@ -195,11 +217,82 @@ async def test_recent_failures_newest_first_with_messages(
     assert [(f.kind, f.id) for f in failures] == [
         ("upload", errored_upload.id),
         ("asset", errored_asset.id),
+        ("upload", timed_out.id),
         ("asset", old.id),
     ]
     assert failures[0].messages == ("the file ended early",)
     assert failures[0].error_type == "invalid_upload"
     assert failures[1].messages == ("duration 5:02:10 exceeds 4:00:00",)
     assert failures[1].at == at(10, 10, 21)
-    assert failures[2].messages == ()
+    assert failures[2].error_type == "timed_out"
+    assert failures[2].messages == (
+        "the file did not finish arriving within the upload's 3600 s timeout",
+    )
+    assert (failures[2].at, failures[2].asset_id) == (at(10, 9), None)
+    assert failures[3].messages == ()
     assert [f.id for f in first_two] == [errored_upload.id, errored_asset.id]
+
+
+def test_upload_failure_of_an_errored_upload_without_a_message() -> None:
+    bare = upload("env", at(10, 9), "errored", error=None)
+    failure = upload_failure(bare)
+    assert (failure.kind, failure.error_type, failure.messages) == ("upload", "unknown", ())
+
+
+async def test_errored_text_tracks_with_their_video(
+    sessions: Sessions, environment_id: str, other_env: str
+) -> None:
+    video = asset(environment_id, at(10, 9), "ready", ready_at=at(10, 9, 5))
+    theirs = asset(other_env, at(10, 9), "ready", ready_at=at(10, 9, 5))
+    bad = track(
+        video,
+        "errored",
+        at(10, 11),
+        name="Français",
+        language_code="fr",
+        error={"type": "invalid_input", "messages": ["line 12: the cue ends before it starts"]},
+    )
+    await seed(sessions, video, theirs)
+    await seed(
+        sessions,
+        bad,
+        track(video, "ready", at(10, 12)),
+        track(video, "preparing", at(10, 12)),
+        track(theirs, "errored", at(10, 12), error={"type": "x", "messages": ["no"]}),
+    )
+    async with sessions() as session:
+        failures = await recent_failures(session, environment_id)
+    assert len(failures) == 1
+    failure = failures[0]
+    assert (failure.kind, failure.id, failure.asset_id) == ("text_track", bad.id, video.id)
+    assert failure.label == "Français (fr)"
+    assert failure.error_type == "invalid_input"
+    assert failure.messages == ("line 12: the cue ends before it starts",)
+    assert failure.at == at(10, 11)
+
+
+async def test_failures_are_bounded_in_all_with_one_query_per_kind(
+    sessions: Sessions, environment_id: str, engine: AsyncEngine
+) -> None:
+    env = environment_id
+    video = asset(env, at(9, 1), "ready", ready_at=at(9, 2))
+    assets = [asset(env, at(10, 1), "errored", updated_at=at(10, 1, m)) for m in range(4)]
+    uploads = [upload(env, at(10, 2), "timed_out", updated_at=at(10, 2, m)) for m in range(4)]
+    await seed(sessions, video, *assets, *uploads)
+    tracks = [track(video, "errored", at(10, 3, m)) for m in range(4)]
+    await seed(sessions, *tracks)
+
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with sessions() as session:
+            failures = await recent_failures(session, env, limit=5)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 3
+    assert [f.id for f in failures] == [t.id for t in tracks[::-1]] + [uploads[-1].id]

@@ -1,15 +1,15 @@
 """The operations page in-process: who may see it, the empty state of a new environment, and
-the figures and failures it prints for seeded uploads and assets."""
+the figures and failures it prints for seeded uploads, assets and text tracks."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from reelhouse.db.models import Asset, DirectUpload
+from reelhouse.db.models import Asset, DirectUpload, TextTrack
 from reelhouse.ids import new_id
 from reelhouse.media.operations_stats import Figures
 from reelhouse.web.operations import figures_row, percent
@@ -28,6 +28,23 @@ def asset(env: str, status: str, minutes_ago: int, **fields: Any) -> Asset:
         ingest_type="on_demand_direct_upload",
         created_at=created,
         updated_at=created,
+        **fields,
+    )
+
+
+def upload(env: str, status: str, created: datetime, **fields: Any) -> DirectUpload:
+    """A direct upload of an hour's timeout, created at ``created``."""
+    return DirectUpload(
+        id=new_id(),
+        environment_id=env,
+        status=status,
+        timeout=3600,
+        new_asset_settings={},
+        test=False,
+        created_at=created,
+        updated_at=fields.pop("updated_at", created),
+        expires_at=created + timedelta(hours=1),
+        via="api",
         **fields,
     )
 
@@ -86,19 +103,7 @@ async def test_figures_and_failures_of_seeded_rows(
     async with sessions.begin() as session:
         session.add_all(
             [
-                DirectUpload(
-                    id=new_id(),
-                    environment_id=env,
-                    status="asset_created",
-                    timeout=3600,
-                    new_asset_settings={},
-                    test=False,
-                    created_at=created,
-                    updated_at=created,
-                    expires_at=created + timedelta(hours=1),
-                    completed_at=created + timedelta(minutes=1),
-                    via="api",
-                ),
+                upload(env, "asset_created", created, completed_at=created + timedelta(minutes=1)),
                 # Two minutes of processing for a one-minute video: 120 minutes per hour.
                 asset(env, "ready", 50, ready_at=START - timedelta(minutes=48), duration=60.0),
                 errored,
@@ -143,3 +148,44 @@ async def test_figures_and_failures_of_seeded_rows(
     longer = (await client.get("/operations?days=30")).text
     assert len(re.findall(r'<tr class="rh-day', longer)) == 31
     assert "Last 30 days" in longer
+
+
+async def test_timed_out_uploads_and_errored_text_tracks_are_failures(
+    client: httpx.AsyncClient, sessions: Sessions, environment_id: str
+) -> None:
+    env = environment_id
+    video = asset(env, "ready", 90, ready_at=START - timedelta(minutes=80))
+    created = START - timedelta(hours=3)
+    expired = created + timedelta(hours=1)
+    timed_out = upload(env, "timed_out", created, updated_at=expired)
+    cancelled = upload(env, "cancelled", created, updated_at=expired)
+    async with sessions.begin() as session:
+        session.add_all([video, timed_out, cancelled])
+    captions = TextTrack(
+        id=new_id(),
+        environment_id=env,
+        asset_id=video.id,
+        status="errored",
+        language_code="de",
+        name="Deutsch <CC>",
+        url="upload:de.srt",
+        error={"type": "invalid_input", "messages": ["line 3: no cue timing"]},
+        created_at=START - timedelta(minutes=10),
+        updated_at=START - timedelta(minutes=9),
+    )
+    async with sessions.begin() as session:
+        session.add(captions)
+    await sign_in(client, await make_token(sessions, env, READER))
+    page = (await client.get("/operations")).text
+    failures = re.findall(r'<tr class="rh-failure".*?</tr>', page, re.S)
+    assert len(failures) == 2
+    track_row, upload_row = failures
+    assert f'data-kind="text_track" data-id="{captions.id}"' in track_row
+    assert "Text track “Deutsch &lt;CC&gt; (de)”" in track_row
+    assert f'href="/assets/{video.id}"' in track_row
+    assert "line 3: no cue timing" in track_row
+    assert "<code>invalid_input</code>" in track_row
+    assert f'data-kind="upload" data-id="{timed_out.id}"' in upload_row
+    assert "<code>timed_out</code>" in upload_row
+    assert "within the upload&#39;s 3600 s timeout" in upload_row
+    assert cancelled.id not in page

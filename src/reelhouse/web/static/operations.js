@@ -1,4 +1,5 @@
-// Copy buttons beside a secret shown once (a new access token, a webhook signing secret).
+// Copy buttons beside a secret shown once (a new access token, a webhook signing secret, a new
+// signing key and its private key).
 (function () {
   "use strict";
 
