@@ -128,6 +128,13 @@ def tile(page: Page, metric_id: str) -> str:
     return page.locator(f'.rh-tile[data-metric="{metric_id}"] .rh-tile-value').inner_text()
 
 
+# The elements reaching past the right edge of the screen (none on a page that fits a phone).
+WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll("body *")]
+  .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+    && !el.closest(".rh-table-wrap"))
+  .map((el) => el.tagName + (el.id ? "#" + el.id : "") + "." + el.className)"""
+
+
 def blue_pixels(page: Page, chart_id: str) -> int:
     """How many pixels of the chart's canvas are the first series' colour."""
     count: int = page.evaluate(
@@ -189,9 +196,25 @@ def test_a_watched_view_reaches_the_data_api_and_the_dashboard(
     page.locator('#analytics-charts[data-drawn="7"]').wait_for()
     assert page.locator("#analytics-charts canvas").count() >= 7
     assert blue_pixels(page, "views") > 20, "the views chart drew no series"
+    watched = page.locator(f'#analytics-videos-table tr[data-asset-id="{lesson["id"]}"]')
+    assert int(watched.locator('td[data-label="Views"]').inner_text()) >= 1
     shot(page, "analytics")
+    phone = new_page(browser, width=375, height=812)
+    sign_in(phone, media_server)
+    phone.goto(media_server.base_url + "/analytics")
+    phone.locator('#analytics-charts[data-drawn="7"]').wait_for()
+    wide = phone.evaluate(WIDER_THAN_THE_SCREEN)
+    assert not wide, wide
+    row = phone.locator(f'#analytics-videos-table tr[data-asset-id="{lesson["id"]}"]')
+    assert row.locator('td[data-label="Views"]').is_visible()
+    # The videos table stacks its cells instead of scrolling sideways.
+    videos = phone.locator("#analytics-videos .rh-table-wrap")
+    assert videos.evaluate("(wrap) => wrap.scrollWidth <= wrap.clientWidth")
+    shot(phone, "analytics-phone")
+    phone.context.close()
 
-    page.goto(f"{media_server.base_url}/analytics/assets/{lesson['id']}")
+    watched.get_by_role("link").click()  # to the video's own analytics
+    page.wait_for_url(f"{media_server.base_url}/analytics/assets/{lesson['id']}")
     assert int(tile(page, "views")) >= 1
     assert tile(page, "watch_time") != "0 s"
     page.locator('#analytics-charts[data-drawn="7"]').wait_for()

@@ -1,4 +1,5 @@
-"""``/data/v1/metrics``: the rollup numbers of a table of views, with ``data:read`` only.
+"""``/data/v1/metrics``: the rollup numbers of a table of views, overall, per day and per
+video, with ``data:read`` only.
 
 The app is the REST API with the analytics ``MetricsSource`` the server passes in."""
 
@@ -148,10 +149,114 @@ async def test_relative_timeframe_and_other_environments(
     assert r.json()["data"]["value"] == 0 and r.json()["data"]["total_views"] == 0
 
 
+async def test_breakdown_by_video(client: httpx.AsyncClient, analysed: Caller) -> None:
+    a, b = (f"{analysed.environment_id}-{asset}" for asset in "ab")
+    r = await get(client, analysed, "views/breakdown", group_by="asset_id")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["data"] == [
+        {
+            "field": a,
+            "value": 4,
+            "views": 4,
+            "negative_impact": None,
+            "total_watch_time": 100_000,
+            "total_playing_time": 97_000,
+        },
+        {
+            "field": b,
+            "value": 2,
+            "views": 2,
+            "negative_impact": None,
+            "total_watch_time": 0,
+            "total_playing_time": 0,
+        },
+    ]
+    assert body["total_row_count"] == 2
+    assert body["timeframe"] == [int(v) for v in FRAME["timeframe[]"]]
+    assert body["meta"] == {
+        "metric": "views",
+        "filters": {"asset_id": None},
+        "group_by": "asset_id",
+        "aggregation": "view_start",
+    }
+
+
+@pytest.mark.parametrize(
+    ("metric", "params", "values", "impacts"),
+    [
+        ("video_startup_time", {}, [250.0, None], [1, None]),
+        ("video_startup_time", {"measurement": "95th"}, [pytest.approx(895.0), None], [1, None]),
+        ("rebuffer_percentage", {}, [pytest.approx(0.03), None], [1, None]),
+        # b fails half its views against 1 in 6 overall: the worse of the two
+        ("playback_failure_percentage", {}, [0.0, 0.5], [2, 1]),
+        ("exits_before_video_start", {}, [0.0, 0.5], [2, 1]),
+        ("unique_viewers", {}, [3, 2], [None, None]),
+    ],
+)
+async def test_breakdown_values_and_negative_impact(
+    client: httpx.AsyncClient,
+    analysed: Caller,
+    metric: str,
+    params: dict[str, str],
+    values: list[Any],
+    impacts: list[int | None],
+) -> None:
+    r = await get(client, analysed, f"{metric}/breakdown", group_by="asset_id", **params)
+    assert r.status_code == 200, r.text
+    rows = r.json()["data"]
+    assert [row["value"] for row in rows] == values
+    assert [row["negative_impact"] for row in rows] == impacts
+
+
+async def test_breakdown_pages_order_and_filter(
+    client: httpx.AsyncClient, analysed: Caller, other_caller: Caller
+) -> None:
+    a, b = (f"{analysed.environment_id}-{asset}" for asset in "ab")
+
+    async def fields(who: Caller = analysed, **params: Any) -> tuple[list[str], int]:
+        r = await get(client, who, "views/breakdown", group_by="asset_id", **params)
+        assert r.status_code == 200, r.text
+        return [row["field"] for row in r.json()["data"]], r.json()["total_row_count"]
+
+    assert await fields(limit=1) == ([a], 2)
+    assert await fields(limit=1, page=2) == ([b], 2)
+    assert await fields(limit=1, page=3) == ([], 2)
+    assert await fields(order_direction="asc") == ([b, a], 2)
+    assert await fields(order_by="views", order_direction="desc") == ([a, b], 2)
+    assert await fields(**{"filters[]": f"asset_id:{b}"}) == ([b], 1)
+    assert await fields(other_caller) == ([], 0)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "group_by must be one of asset_id"),
+        ({"group_by": "browser"}, "group_by must be one of asset_id"),
+        ({"group_by": "asset_id", "order_by": "value"}, "order_by must be one of views"),
+        ({"group_by": "asset_id", "order_direction": "up"}, "order_direction must be one of"),
+        ({"group_by": "asset_id", "limit": "0"}, "limit"),
+        ({"group_by": "asset_id", "limit": "101"}, "limit"),
+        ({"group_by": "asset_id", "page": "0"}, "page"),
+        ({"group_by": "asset_id", "page": "two"}, "page"),
+        ({"group_by": "asset_id", "timeframe[]": "400:days"}, "timeframe"),
+        ({"group_by": "asset_id", "filters[]": "country:FR"}, "filters"),
+    ],
+)
+async def test_bad_breakdown_parameters(
+    client: httpx.AsyncClient, caller: Caller, params: dict[str, str], message: str
+) -> None:
+    r = await client.get("/data/v1/metrics/views/breakdown", params=params, auth=caller.auth)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["type"] == "invalid_parameters"
+    assert message in r.json()["error"]["messages"][0]
+
+
 @pytest.mark.parametrize(
     ("path", "params", "message"),
     [
         ("bitrate/overall", {}, "unknown metric"),
+        ("bitrate/breakdown", {"group_by": "asset_id"}, "unknown metric"),
         ("views/overall", {"timeframe[]": "soon"}, "timeframe"),
         ("views/timeseries", {"filters[]": "country:FR"}, "filters"),
         ("views/overall", {"measurement": "avg"}, "measurement"),
@@ -173,10 +278,12 @@ async def test_needs_data_read(
     assert r.status_code == 401
     assert r.json()["error"]["type"] == "unauthorized"
     video_only = await make_caller(sessions, (tokens.VIDEO_READ, tokens.VIDEO_WRITE))
-    for path in ("views/overall", "views/timeseries"):
+    for path in ("views/overall", "views/timeseries", "views/breakdown?group_by=asset_id"):
         r = await client.get(f"/data/v1/metrics/{path}", auth=video_only.auth)
         assert r.status_code == 403
         assert r.json()["error"]["type"] == "forbidden"
     reader = await make_caller(sessions, (tokens.DATA_READ,))
     r = await client.get("/data/v1/metrics/views/overall", auth=reader.auth)
     assert r.status_code == 200
+    r = await client.get("/data/v1/metrics/views/breakdown?group_by=asset_id", auth=reader.auth)
+    assert r.status_code == 200 and r.json()["data"] == []

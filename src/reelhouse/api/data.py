@@ -3,12 +3,14 @@
 ```
 GET /data/v1/metrics/{metric}/overall?timeframe[]=7:days&filters[]=asset_id:ID
 GET /data/v1/metrics/{metric}/timeseries?timeframe[]=START&timeframe[]=END
+GET /data/v1/metrics/{metric}/breakdown?group_by=asset_id&limit=25&page=1&order_direction=desc
 ```
 Metrics: ``views``, ``unique_viewers``, ``playing_time`` (watch time, ms),
 ``video_startup_time`` (ms; ``measurement=median`` or ``95th``), ``rebuffer_percentage``,
 ``playback_failure_percentage``, ``exits_before_video_start`` (percentages as fractions, as
 Mux reports them). ``overall`` is live; ``timeseries`` is one ``[day, value, views]`` row per
-UTC day that has views, from the daily rollups. See ``docs/analytics.md``.
+UTC day that has views, from the daily rollups; ``breakdown`` is live, one row per video with
+views, most viewed first. See ``docs/analytics.md``.
 
 The numbers come from a :class:`MetricsSource` the composition root passes in (reelhouse's is
 ``analytics.queries.ViewMetrics``): api and analytics are sibling layers, neither imports the
@@ -28,7 +30,7 @@ from fastapi.responses import JSONResponse
 
 from reelhouse.api.auth import principal_dependency
 from reelhouse.api.deps import ApiDeps
-from reelhouse.api.routers import resource_router
+from reelhouse.api.routers import PageLimit, PageNumber, resource_router
 from reelhouse.errors import InvalidParameters
 from reelhouse.media.tokens import DATA_READ, Principal
 from reelhouse.schemas.metrics import Measures, MetricsSource
@@ -43,8 +45,22 @@ METRICS: Final = (
     "exits_before_video_start",
 )
 MEASUREMENTS: Final = ("median", "95th")
+# Where a higher value is a worse experience: the metrics a breakdown ranks by negative impact.
+HIGHER_IS_WORSE: Final = frozenset(
+    {
+        "video_startup_time",
+        "rebuffer_percentage",
+        "playback_failure_percentage",
+        "exits_before_video_start",
+    }
+)
+GROUP_BY: Final = ("asset_id",)
+ORDER_BY: Final = ("views",)
+ORDER_DIRECTIONS: Final = ("desc", "asc")
 MAX_TIMEFRAME: Final = timedelta(days=366)
-_RELATIVE = re.compile(r"^(\d{1,6}):(minutes|hours|days)$")
+_RELATIVE = re.compile(r"^([0-9]{1,6}):(minutes|hours|days)$")
+_EPOCH = re.compile(r"^[0-9]{1,10}$")  # up to the year 2286
+_SPAN = "timeframe[] must span more than 0 seconds and at most 366 days"
 
 
 @dataclass(frozen=True)
@@ -66,8 +82,10 @@ def parse_timeframe(values: Sequence[str], now: datetime) -> Timeframe:
         values = ["24:hours"]
     if len(values) == 1 and (match := _RELATIVE.match(values[0])):
         span = timedelta(**{match.group(2): int(match.group(1))})
+        if span > MAX_TIMEFRAME:  # before subtracting: a long span leaves the calendar
+            raise InvalidParameters(_SPAN)
         frame = Timeframe(now - span, now)
-    elif len(values) == 2 and all(value.isdigit() for value in values):
+    elif len(values) == 2 and all(_EPOCH.match(value) for value in values):
         start, end = (datetime.fromtimestamp(int(value), UTC) for value in values)
         frame = Timeframe(start, end)
     else:
@@ -75,7 +93,7 @@ def parse_timeframe(values: Sequence[str], now: datetime) -> Timeframe:
             "timeframe[] must be one value like 7:days or two epoch seconds [start, end]"
         )
     if not timedelta(0) < frame.end - frame.start <= MAX_TIMEFRAME:
-        raise InvalidParameters("timeframe[] must span more than 0 seconds and at most 366 days")
+        raise InvalidParameters(_SPAN)
     return frame
 
 
@@ -120,9 +138,69 @@ def metric_value(metric: str, agg: Measures, measurement: str = "median") -> flo
     raise InvalidParameters(f"unknown metric {metric!r}")
 
 
+def check_breakdown(
+    group_by: str | None, order_by: str | None, order_direction: str | None
+) -> bool:
+    """Whether a breakdown with these parameters lists the most viewed first (the default),
+    else InvalidParameters naming what is supported."""
+    if group_by not in GROUP_BY:
+        raise InvalidParameters(f"group_by must be one of {', '.join(GROUP_BY)}")
+    if (order_by or "views") not in ORDER_BY:
+        raise InvalidParameters(f"order_by must be one of {', '.join(ORDER_BY)}")
+    direction = order_direction or "desc"
+    if direction not in ORDER_DIRECTIONS:
+        raise InvalidParameters(f"order_direction must be one of {', '.join(ORDER_DIRECTIONS)}")
+    return direction == "desc"
+
+
+def negative_impacts(
+    metric: str, rows: Sequence[tuple[int, float | int | None]], overall: float | int | None
+) -> list[int | None]:
+    """For rows of ``(views, value)``: each one's rank (1: the most) by how much it makes
+    ``metric`` worse than its ``overall`` value, ``views * (value - overall)``. None for a row
+    with nothing to measure, and for every row of a metric where more is not worse (views,
+    unique viewers, playing time). Ranked among ``rows`` only; ties keep their order. Pure."""
+    if metric not in HIGHER_IS_WORSE or overall is None:
+        return [None] * len(rows)
+    harms = {
+        index: views * (value - overall)
+        for index, (views, value) in enumerate(rows)
+        if value is not None
+    }
+    ranked = sorted(harms, key=lambda index: -harms[index])
+    rank = {index: place for place, index in enumerate(ranked, start=1)}
+    return [rank.get(index) for index in range(len(rows))]
+
+
+def breakdown_rows(
+    metric: str,
+    measurement: str,
+    rows: Sequence[tuple[str, Measures]],
+    total: Measures | None,
+) -> list[dict[str, Any]]:
+    """The ``data`` of a breakdown: each ``(asset_id, measures)`` row on the wire, its
+    negative impact measured against ``total`` (the measures of every row's views; None: no
+    impacts). Pure."""
+    values = [(agg.views, metric_value(metric, agg, measurement)) for _, agg in rows]
+    overall = metric_value(metric, total, measurement) if total is not None else None
+    impacts = negative_impacts(metric, values, overall)
+    return [
+        {
+            "field": field,
+            "value": value,
+            "views": agg.views,
+            "negative_impact": impact,
+            "total_watch_time": round(agg.watch_seconds * 1000),
+            "total_playing_time": round((agg.watch_seconds - agg.rebuffer_seconds) * 1000),
+        }
+        for (field, agg), (_, value), impact in zip(rows, values, impacts, strict=True)
+    ]
+
+
 Timeframes = Annotated[list[str], Query(alias="timeframe[]", max_length=2)]
 Filters = Annotated[list[str], Query(alias="filters[]", max_length=10)]
 Measurement = Annotated[str | None, Query(max_length=16)]
+Word = Annotated[str | None, Query(max_length=32)]
 
 
 def data_router(deps: ApiDeps, source: MetricsSource) -> APIRouter:
@@ -182,6 +260,52 @@ def data_router(deps: ApiDeps, source: MetricsSource) -> APIRouter:
             "meta": {**_meta(metric, chosen, asset_id), "granularity": "day"},
             "timeframe": frame.epochs,
             "total_row_count": len(rows),
+        }
+        return JSONResponse(body)
+
+    @router.get("/metrics/{metric}/breakdown", response_model=None)
+    async def breakdown_metric(
+        metric: str,
+        principal: Principal = caller,
+        group_by: Word = None,
+        timeframe: Timeframes = [],  # noqa: B006
+        filters: Filters = [],  # noqa: B006
+        measurement: Measurement = None,
+        limit: PageLimit = 25,
+        page: PageNumber = 1,
+        order_by: Word = None,
+        order_direction: Word = None,
+    ) -> JSONResponse:
+        """``{"data": [{"field", "value", "views", "negative_impact", "total_watch_time",
+        "total_playing_time"}, ...], "total_row_count", "timeframe", "meta"}``: one row per
+        video with views, ``limit`` a page."""
+        principal.require(DATA_READ)
+        chosen = check_metric(metric, measurement)
+        descending = check_breakdown(group_by, order_by, order_direction)
+        frame = parse_timeframe(timeframe, deps.clock())
+        asset_id = parse_filters(filters)
+        env = principal.environment_id
+        found = await source.breakdown(
+            env,
+            frame.start,
+            frame.end,
+            limit=limit,
+            offset=(page - 1) * limit,
+            descending=descending,
+            asset_id=asset_id,
+        )
+        total: Measures | None = None
+        if metric in HIGHER_IS_WORSE and found.rows:
+            total = await source.overall(env, frame.start, frame.end, asset_id)
+        body = {
+            "data": breakdown_rows(metric, chosen, found.rows, total),
+            "meta": {
+                **_meta(metric, chosen, asset_id),
+                "group_by": "asset_id",
+                "aggregation": "view_start",
+            },
+            "timeframe": frame.epochs,
+            "total_row_count": found.total_row_count,
         }
         return JSONResponse(body)
 

@@ -33,10 +33,22 @@ class Measures(Protocol):
     def exits_before_start(self) -> int: ...
 
 
+class Breakdown(Protocol):
+    """A page of per-asset measures: ``rows`` of ``(asset_id, measures)`` in the order asked
+    for, and ``total_row_count``, how many assets there are over every page."""
+
+    @property
+    def rows(self) -> Sequence[tuple[str, Measures]]: ...
+    @property
+    def total_row_count(self) -> int: ...
+
+
 class MetricsSource(Protocol):
     """Measures of one environment's views started in ``[start, end)``, all assets or one
     (``asset_id``). ``overall`` is one set; ``daily`` is one per UTC day with views, oldest
-    first. Another environment's views are never counted."""
+    first; ``breakdown`` is one per asset with views, by views (most first unless
+    ``descending`` is false, ties by asset id), ``limit`` of them (1 to 100) after ``offset``,
+    computed in one query whatever the page. Another environment's views are never counted."""
 
     async def overall(
         self, environment_id: str, start: datetime, end: datetime, asset_id: str | None
@@ -45,3 +57,15 @@ class MetricsSource(Protocol):
     async def daily(
         self, environment_id: str, start: datetime, end: datetime, asset_id: str | None
     ) -> Sequence[tuple[date, Measures]]: ...
+
+    async def breakdown(
+        self,
+        environment_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        limit: int,
+        offset: int = 0,
+        descending: bool = True,
+        asset_id: str | None = None,
+    ) -> Breakdown: ...

@@ -1,6 +1,7 @@
 """The dashboard's analytics pages (permission ``data:read``)::
 
-    GET /analytics                     the environment's views over the last 7 or 30 UTC days
+    GET /analytics                     the environment's views over the last 7 or 30 UTC days,
+                                       and its videos by views (``?page=``: 20 a page)
     GET /analytics/assets/{asset_id}   the same for one video
 
 Both render every number server-side (summary tiles and a table per day, readable without
@@ -9,25 +10,31 @@ draws with uPlot. ``?days=30`` picks the period (7 by default).
 
 The numbers come from the :class:`MetricsSource` the composition root hands the dashboard
 (reelhouse's is ``analytics.queries.ViewMetrics``; web and analytics are sibling layers). The
-period's totals are live; the days are the daily rollups, except yesterday and today, which
-the rollup task still rewrites every few minutes and are therefore read live, so a view shows
-up here as soon as its player has sent its beacons. See docs/dashboard.md.
+period's totals and the videos table are live; the days are the daily rollups, except
+yesterday and today, which the rollup task still rewrites every few minutes and are therefore
+read live, so a view shows up here as soon as its player has sent its beacons. See
+docs/dashboard.md.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlencode
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from reelhouse import ids
+from reelhouse.db.models import Asset
 from reelhouse.errors import NotFound
+from reelhouse.media import library
 from reelhouse.media.assets import get_asset
 from reelhouse.media.tokens import DATA_READ
 from reelhouse.schemas.metrics import Measures, MetricsSource
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
 
 PERIODS: Final = (7, 30)
 LIVE_DAYS: Final = 2  # yesterday and today: the days the rollup task still recomputes
+VIDEOS_PER_PAGE: Final = 20
+MAX_VIDEOS_PAGE: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,13 @@ def period_of(days: int, now: datetime) -> Period:
 def chosen_days(value: str | None) -> int:
     """The ``?days=`` of a page, one of :data:`PERIODS` (anything else: the first)."""
     return int(value) if value in {str(p) for p in PERIODS} else PERIODS[0]
+
+
+def chosen_page(value: str | None) -> int:
+    """The ``?page=`` of the videos table, 1 to :data:`MAX_VIDEOS_PAGE` (anything else: 1)."""
+    if value is None or not re.fullmatch(r"[0-9]{1,5}", value):
+        return 1
+    return min(max(int(value), 1), MAX_VIDEOS_PAGE)
 
 
 # --- formatting (pure) ------------------------------------------------------------------------
@@ -159,6 +175,38 @@ def day_rows(days: Sequence[tuple[date, Measures | None]]) -> list[dict[str, str
             }
         )
     return rows
+
+
+def video_rows(
+    rows: Sequence[tuple[str, Measures]], titles: Mapping[str, str | None]
+) -> list[dict[str, Any]]:
+    """The videos table, in the order given. ``titles`` has each existing video's title (None:
+    untitled, shown by its id); a video missing from it has been deleted. Pure."""
+    shown = []
+    for asset_id, m in rows:
+        title = titles.get(asset_id)
+        shown.append(
+            {
+                "id": asset_id,
+                "title": title or asset_id,
+                "titled": bool(title),
+                "deleted": asset_id not in titles,
+                "views": str(m.views),
+                "watch_time": format_watch(m.watch_seconds),
+                "startup_p50": format_ms(m.startup_p50_ms),
+                "rebuffer": format_percent(m.rebuffer_percentage),
+                "failures": format_percent(m.failure_percentage),
+            }
+        )
+    return shown
+
+
+def videos_link(days: int, page: int) -> str:
+    """The overview URL of page ``page`` of the videos table, keeping the period. Pure."""
+    wanted = {"days": str(days)} if days != PERIODS[0] else {}
+    if page > 1:
+        wanted["page"] = str(page)
+    return "/analytics" + (f"?{urlencode(wanted)}" if wanted else "")
 
 
 def _rounded(value: float | None, digits: int = 3) -> float | None:
@@ -263,6 +311,37 @@ class AnalyticsPages:
                 by_day[day] = live if live.views else None
         return Report(period, total, sorted(by_day.items()))
 
+    async def videos(self, environment_id: str, period: Period, page: int) -> dict[str, Any]:
+        """Page ``page`` of the period's videos by views (one query for the numbers, one for
+        the titles, one for the uploads the titles may need), as template context."""
+        offset = (page - 1) * VIDEOS_PER_PAGE
+        found = await self.metrics.breakdown(
+            environment_id, period.start, period.end, limit=VIDEOS_PER_PAGE, offset=offset
+        )
+        wanted = [asset_id for asset_id, _ in found.rows]
+        async with self.board.deps.sessions() as db:
+            assets = list(
+                await db.scalars(
+                    select(Asset).where(
+                        Asset.environment_id == environment_id, Asset.id.in_(wanted)
+                    )
+                )
+            )
+            origins = await library.origins(db, assets)
+        titles = {a.id: library.title_of(a, origins[a.id]) for a in assets}
+        shown = len(found.rows)
+        more = offset + shown < found.total_row_count
+        return {
+            "videos": video_rows(found.rows, titles),
+            "videos_page": page,
+            "videos_first": offset + 1,
+            "videos_last": offset + shown,
+            "videos_total": found.total_row_count,
+            "videos_previous": videos_link(period.days, page - 1) if page > 1 else None,
+            "videos_next": videos_link(period.days, page + 1) if more else None,
+            "videos_start": videos_link(period.days, 1),
+        }
+
     def context(self, session: DashboardSession, report: Report) -> dict[str, Any]:
         return {
             "csrf": session.csrf,
@@ -284,7 +363,11 @@ class AnalyticsPages:
             return session
         period = period_of(chosen_days(request.query_params.get("days")), self.board.deps.clock())
         report = await self.report(session.environment_id, period, None)
-        return self.board.page(request, "analytics.html", self.context(session, report))
+        context = self.context(session, report)
+        if report.total.views:
+            page = chosen_page(request.query_params.get("page"))
+            context |= await self.videos(session.environment_id, period, page)
+        return self.board.page(request, "analytics.html", context)
 
     async def asset(self, request: Request) -> Response:
         session = await self.board.gate(request, DATA_READ)

@@ -1,6 +1,7 @@
 """The dashboard's analytics pages in-process: the permission gate, the numbers of a table of
-seeded views (summary, per-day table, chart JSON), the period picker, one video's page, the
-empty state, and the pure formatting and period arithmetic."""
+seeded views (summary, videos table, per-day table, chart JSON), the period picker, the
+videos' pages, one video's page, the empty state, and the pure formatting, period and paging
+arithmetic."""
 
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ from reelhouse.db.models import Asset, Environment, View
 from reelhouse.web.analytics_pages import (
     chart_series,
     chosen_days,
+    chosen_page,
     day_rows,
     format_ms,
     format_percent,
     format_watch,
     period_of,
     tiles,
+    video_rows,
+    videos_link,
 )
 
 from .dashboard_app import Clock, dashboard_client, dashboard_deps, make_token, sign_in
@@ -92,7 +96,12 @@ async def roll_up(sessions: async_sessionmaker[AsyncSession], *days_ago: int) ->
 
 
 async def add_asset(
-    sessions: async_sessionmaker[AsyncSession], environment_id: str, asset_id: str
+    sessions: async_sessionmaker[AsyncSession],
+    environment_id: str,
+    asset_id: str,
+    *,
+    title: str | None = None,
+    passthrough: str | None = None,
 ) -> None:
     async with sessions.begin() as s:
         s.add(
@@ -101,6 +110,8 @@ async def add_asset(
                 environment_id=environment_id,
                 status="ready",
                 ingest_type="on_demand_direct_upload",
+                settings={"meta": {"title": title}} if title else {},
+                passthrough=passthrough,
                 created_at=NOW,
                 updated_at=NOW,
             )
@@ -117,8 +128,8 @@ class Library:
 @pytest.fixture
 async def library(sessions: async_sessionmaker[AsyncSession], environment_id: str) -> Library:
     a, b = ids.new_id(), ids.new_id()
-    await add_asset(sessions, environment_id, a)
-    await add_asset(sessions, environment_id, b)
+    await add_asset(sessions, environment_id, a, title="Intro <lesson>")
+    await add_asset(sessions, environment_id, b, passthrough="b-roll")
     await seed(
         sessions,
         environment_id,
@@ -147,6 +158,31 @@ def day_cells(page: str, day: date) -> list[str]:
     found = re.search(rf'<tr data-day="{day.isoformat()}">(.*?)</tr>', page, re.S)
     assert found, f"no row for {day}"
     return [html.unescape(c) for c in re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", found.group(1))]
+
+
+def video_cells(page: str) -> list[list[str]]:
+    """The videos table's rows: the video's link text, then each number."""
+    table = re.search(
+        r'<table class="rh-stack" id="analytics-videos-table">(.*?)</table>', page, re.S
+    )
+    assert table, "no videos table in the page"
+    rows = re.findall(r"<tr data-asset-id=[^>]*>(.*?)</tr>", table.group(1), re.S)
+    return [
+        [html.unescape(re.search(r"<a [^>]*>([^<]*)</a>", row).group(1))]  # type: ignore[union-attr]
+        + [html.unescape(c) for c in re.findall(r"<td [^>]*>([^<]*)</td>", row)]
+        for row in rows
+    ]
+
+
+def count(page: str) -> str:
+    """The sentence above the videos table, its whitespace collapsed."""
+    found = re.search(r'<p class="rh-help" id="videos-count">(.*?)</p>', page, re.S)
+    assert found, "no videos count in the page"
+    return " ".join(found.group(1).split())
+
+
+def video_links(page: str) -> list[str]:
+    return re.findall(r'<a class="rh-asset-title" href="([^"]*)"', page)
 
 
 def series(page: str) -> dict[str, Any]:
@@ -226,6 +262,66 @@ async def test_overview_shows_the_last_seven_days(
     assert "<script>" not in page
 
 
+async def test_the_videos_table_lists_the_watched_videos_by_views(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], library: Library
+) -> None:
+    await sign_in(client, await make_token(sessions, library.environment_id, ["data:read"]))
+    gone = ids.new_id()  # a deleted video's views still count
+    await seed(sessions, library.environment_id, [Seen(2, gone, "h9", 300, watch=5.0)])
+    page = (await client.get("/analytics")).text
+    assert '<h2 id="videos-title">Videos</h2>' in page
+    assert count(page) == "3 videos watched in the period, most viewed first."
+    assert video_cells(page) == [
+        ["Intro <lesson>", "3", "1 min 40 s", "800 ms", "2.0 %", "0.0 %"],
+        ["b-roll", "2", "0 s", "—", "—", "50.0 %"],
+        [gone, "1", "5 s", "300 ms", "0.0 %", "0.0 %"],
+    ]
+    assert video_links(page) == [
+        f"/analytics/assets/{library.a}",
+        f"/analytics/assets/{library.b}",
+        f"/analytics/assets/{gone}",
+    ]
+    assert f"<code>{library.a}</code>" in page  # titled: the id is shown under the title
+    assert page.count('<span class="rh-tag">deleted</span>') == 1
+    assert 'aria-label="Pages of videos"' not in page  # one page
+    for cell in ("Video", "Views", "Watch time", "Startup, median", "Rebuffering", "Failures"):
+        assert f'data-label="{cell}"' in page  # labels for the stacked phone layout
+    assert "<script>" not in page and "style=" not in page
+    month = (await client.get("/analytics", params={"days": "30"})).text
+    assert video_cells(month)[0][:2] == ["Intro <lesson>", "4"]
+
+
+async def test_the_videos_table_pages_by_twenty(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], environment_id: str
+) -> None:
+    await sign_in(client, await make_token(sessions, environment_id, ["data:read"]))
+    watched = sorted(ids.new_id() for _ in range(22))
+    top = watched[0]
+    await seed(
+        sessions,
+        environment_id,
+        [Seen(0, top, "x", 100), Seen(1, top, "y", 100)]
+        + [Seen(0, asset, "x", 100) for asset in watched[1:]],
+    )
+    first = (await client.get("/analytics", params={"days": "30"})).text
+    links = video_links(first)
+    assert len(links) == 20
+    assert links[:2] == [f"/analytics/assets/{top}", f"/analytics/assets/{watched[1]}"]
+    assert count(first) == "Videos 1 to 20 of 22 watched in the period, most viewed first."
+    assert '<a href="/analytics?days=30&amp;page=2" rel="next">' in first
+    assert 'rel="prev"' not in first
+    second = (await client.get("/analytics", params={"days": "30", "page": "2"})).text
+    assert video_links(second) == [f"/analytics/assets/{a}" for a in watched[20:]]
+    assert '<a href="/analytics?days=30" rel="prev">' in second
+    assert count(second).startswith("Videos 21 to 22 of 22 watched")
+    assert 'rel="next"' not in second
+    assert tile(second, "views") == "23"  # the summary is the whole period's still
+    beyond = (await client.get("/analytics", params={"page": "9"})).text
+    assert 'id="no-more-videos"' in beyond and video_links(beyond) == []
+    assert '<a href="/analytics" rel="prev">' not in beyond
+    assert '<a href="/analytics?page=8" rel="prev">' in beyond
+
+
 async def test_thirty_days_and_a_bad_period(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], library: Library
 ) -> None:
@@ -245,6 +341,7 @@ async def test_one_video(
     await sign_in(client, await make_token(sessions, library.environment_id, ["data:read"]))
     page = (await client.get(f"/analytics/assets/{library.a}")).text
     assert f'<a href="/assets/{library.a}">Open the video</a>' in page
+    assert 'id="analytics-videos"' not in page  # the table is the overview's
     assert tile(page, "views") == "3"
     assert tile(page, "watch_time") == "1 min 40 s"
     assert tile(page, "failures") == "0.0 %"
@@ -293,6 +390,7 @@ async def test_empty_state_says_what_to_do(
     assert "Embed a video and play it" in page
     assert '&lt;iframe src="http://test/embed/PLAYBACK_ID"' in page
     assert "analytics-summary" not in page
+    assert 'id="analytics-videos"' not in page
 
 
 async def test_recent_days_are_live_and_older_ones_wait_for_the_rollup(
@@ -372,3 +470,41 @@ def test_tiles_rows_and_series_of_one_day() -> None:
     assert chart(data, "watch_time") == [[0, 1.5]]
     assert chart(data, "rebuffer") == [[None, 10.0]]
     assert chart(data, "exits") == [[0, 2]]
+
+
+@pytest.mark.parametrize(
+    ("value", "page"),
+    [(None, 1), ("1", 1), ("2", 2), ("0", 1), ("-3", 1), ("x", 1), ("\u00b2", 1), ("10001", 10000)],
+)
+def test_chosen_page(value: str | None, page: int) -> None:
+    assert chosen_page(value) == page
+
+
+def test_videos_links_keep_the_period() -> None:
+    assert videos_link(7, 1) == "/analytics"
+    assert videos_link(7, 3) == "/analytics?page=3"
+    assert videos_link(30, 1) == "/analytics?days=30"
+    assert videos_link(30, 2) == "/analytics?days=30&page=2"
+
+
+def test_video_rows() -> None:
+    watched = Aggregate(
+        views=12, watch_seconds=3725.0, startup_p50_ms=1530.0, rebuffer_percentage=0.0125
+    )
+    rows = video_rows(
+        [("titled", watched), ("untitled", Aggregate(views=1)), ("gone", Aggregate(views=1))],
+        {"titled": "Keynote", "untitled": None},
+    )
+    assert rows[0] == {
+        "id": "titled",
+        "title": "Keynote",
+        "titled": True,
+        "deleted": False,
+        "views": "12",
+        "watch_time": "1 h 02 min",
+        "startup_p50": "1.53 s",
+        "rebuffer": "1.2 %",
+        "failures": "—",
+    }
+    assert (rows[1]["title"], rows[1]["titled"], rows[1]["deleted"]) == ("untitled", False, False)
+    assert (rows[2]["title"], rows[2]["titled"], rows[2]["deleted"]) == ("gone", False, True)
