@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reelhouse.db.models import DirectUpload, Environment
 from reelhouse.media.tokens import revoke_token
 from reelhouse.web.dashboard import human_bytes
 from reelhouse.web.sessions import SESSION_COOKIE, read_session
-from reelhouse.web.upload_page import too_large
+from reelhouse.web.upload_page import MEDIA_EXTENSIONS, not_a_video, too_large
 
 from .dashboard_app import (
     BASE,
@@ -189,6 +189,21 @@ async def test_upload_over_the_limit_is_refused_with_the_limit(
     assert response.json()["error"] == (
         "big.mp4 is 1.9 MiB; the limit is 976.6 KiB (1000000 bytes)."
     )
+    async with sessions() as session:
+        uploads_before = await session.scalar(select(func.count()).select_from(DirectUpload))
+    not_video = await client.post(
+        "/dashboard/api/uploads",
+        json={"name": "notes.txt", "size": 10, "type": "text/plain"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert not_video.status_code == 415
+    assert not_video.json()["error"] == (
+        "notes.txt is not a video file (text/plain). "
+        "Choose a video such as .mp4, .mov, .mkv or .webm."
+    )
+    async with sessions() as session:
+        uploads_after = await session.scalar(select(func.count()).select_from(DirectUpload))
+    assert uploads_after == uploads_before
     async with sessions.begin() as session:
         env = await session.get(Environment, environment_id)
         assert env is not None
@@ -202,6 +217,45 @@ async def test_upload_over_the_limit_is_refused_with_the_limit(
 )
 def test_human_bytes(size: int, text: str) -> None:
     assert human_bytes(size) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "mime", "refused"),
+    [
+        ("notes.txt", "text/plain", True),
+        ("photo.JPG", "image/jpeg", True),
+        ("README", "text/markdown", True),
+        ("clip.mp4", "video/mp4", False),
+        ("song.mp3", "audio/mpeg", False),
+        ("clip.mkv", "", False),  # no type given: the server's probe decides
+        ("clip", "application/octet-stream", False),
+        ("clip.bin", "application/x-matroska", False),
+        # Browsers guess .ts as a Qt translation file and .mts as a MIDI-like type.
+        ("take.ts", "text/vnd.trolltech.linguist", False),
+        ("TAKE.MTS", "model/vnd.mts", False),
+    ],
+)
+def test_not_a_video_only_when_both_type_and_name_say_so(
+    name: str, mime: str, refused: bool
+) -> None:
+    assert (not_a_video(name, mime) is not None) == refused
+
+
+def test_not_a_video_names_the_file_and_its_type() -> None:
+    assert not_a_video("notes.txt", "text/plain") == (
+        "notes.txt is not a video file (text/plain). "
+        "Choose a video such as .mp4, .mov, .mkv or .webm."
+    )
+
+
+async def test_upload_page_gives_the_script_the_lists(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    await sign_in(client, token)
+    page = (await client.get("/upload")).text
+    assert f'data-extensions="{" ".join(MEDIA_EXTENSIONS)}"' in page
+    assert 'accept="video/*,audio/*,.3g2,' in page
+    assert "application/x-matroska" in page
 
 
 def test_too_large_only_over_the_limit() -> None:
