@@ -43,6 +43,7 @@ EXPOSE_HEADERS = ", ".join(
         "Tus-Max-Size",
         "Tus-Extension",
         "Tus-Checksum-Algorithm",
+        "Retry-After",  # a proxy's 429/503: browser clients wait as long as it asks
     ]
 )
 

@@ -54,6 +54,7 @@ async def test_responses_expose_resume_headers(client: httpx.AsyncClient) -> Non
     assert response.headers["access-control-allow-origin"] == ORIGIN
     exposed = _tokens(response.headers["access-control-expose-headers"])
     assert {"location", "upload-offset", "range", "upload-expires", "upload-length"} <= exposed
+    assert "retry-after" in exposed
     assert "access-control-allow-methods" not in response.headers
     url = response.headers["location"]
     response = await patch(client, url, 0, b"12345", Origin=ORIGIN)
