@@ -52,17 +52,21 @@ from reelhouse.delivery.access import (
     Viewer,
 )
 from reelhouse.delivery.errors import (
-    AssetErrored,
-    AssetNotReady,
     DeliveryError,
     MalformedPlaybackId,
     PlaybackNotFound,
 )
 from reelhouse.delivery.files import ObjectServer
 from reelhouse.delivery.paths import check_playback_id
-from reelhouse.delivery.playbacks import Playback, PlaybackCache, PublishedRendition, load_playback
+from reelhouse.delivery.playbacks import (
+    Playback,
+    PlaybackCache,
+    PublishedRendition,
+    load_playback,
+    require_playable,
+)
 from reelhouse.delivery.ranges import none_match, quote_etag
-from reelhouse.delivery.responses import CORS, error_response, preflight
+from reelhouse.delivery.responses import CORS, answer
 from reelhouse.logs import get_logger
 from reelhouse.pipeline import images, runner
 from reelhouse.pipeline.errors import PipelineError
@@ -187,14 +191,13 @@ class ImageHandlers:
         self._facts: OrderedDict[tuple[str, int], AssetFacts] = OrderedDict()
 
     async def image(self, request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return preflight()
+        return await answer(request, self._checked_image)
+
+    async def _checked_image(self, request: Request) -> Response:
         try:
             return await self._image(request)
-        except DeliveryError as exc:
-            return error_response(exc)
         except images.InvalidImageParameter as exc:
-            return error_response(InvalidImageRequest(exc.message))
+            raise InvalidImageRequest(exc.message) from None
 
     async def _load(self, playback_id: str) -> Playback | None:
         async with self.deps.sessions() as session:
@@ -209,10 +212,7 @@ class ImageHandlers:
         if playback is None:
             raise PlaybackNotFound()
         access = await self.deps.gate.check(playback, Viewer.of(request), AUDIENCES[kind])
-        if playback.status == "errored":
-            raise AssetErrored()
-        if playback.status != "ready" or playback.version < 1:
-            raise AssetNotReady()
+        require_playable(playback)
         if not _videos(playback):
             raise PlaybackNotFound()  # audio-only: nothing to show
         facts = await self._asset_facts(playback)

@@ -30,6 +30,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.db.models import Asset, PlaybackId, Rendition, TextTrack
+from reelhouse.delivery.errors import AssetErrored, AssetNotReady
+from reelhouse.states import AssetStatus
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,15 @@ def _rendition(columns: tuple[Any, ...]) -> PublishedRendition:
     return PublishedRendition(
         name, kind, width, height, frame_rate, bandwidth, average, codecs, channels, key
     )
+
+
+def require_playable(playback: Playback) -> None:
+    """Raise the error to answer unless ``playback``'s asset can be played now (412 while it
+    is preparing or once it errored, as mux-player expects)."""
+    if playback.status == AssetStatus.ERRORED:
+        raise AssetErrored()
+    if playback.status != AssetStatus.READY or playback.version < 1:
+        raise AssetNotReady()
 
 
 Loader = Callable[[str], Awaitable[Playback | None]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +38,17 @@ GZIP_LEVEL = 6
 def preflight() -> Response:
     """The answer to an ``OPTIONS`` preflight."""
     return Response(status_code=204, headers=PREFLIGHT)
+
+
+async def answer(request: Request, handler: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Every delivery endpoint's frame: a preflight for ``OPTIONS``, else ``handler``'s
+    answer, with a :class:`DeliveryError` it raises turned into Mux's error JSON."""
+    if request.method == "OPTIONS":
+        return preflight()
+    try:
+        return await handler(request)
+    except DeliveryError as exc:
+        return error_response(exc)
 
 
 def error_response(exc: DeliveryError) -> JSONResponse:

@@ -30,9 +30,6 @@ from starlette.routing import Route
 
 from reelhouse.delivery.access import VIDEO, Access, PlaybackGate, PublicOnly, Viewer
 from reelhouse.delivery.errors import (
-    AssetErrored,
-    AssetNotReady,
-    DeliveryError,
     PlaybackNotFound,
 )
 from reelhouse.delivery.files import ObjectServer
@@ -43,7 +40,7 @@ from reelhouse.delivery.paths import (
     parse_file_path,
     parse_manifest_name,
 )
-from reelhouse.delivery.playbacks import Playback, PlaybackCache, load_playback
+from reelhouse.delivery.playbacks import Playback, PlaybackCache, load_playback, require_playable
 from reelhouse.delivery.playlists import (
     options_from_query,
     render_master,
@@ -54,12 +51,10 @@ from reelhouse.delivery.playlists import (
 from reelhouse.delivery.responses import (
     IMMUTABLE,
     SHORT_CACHE,
-    error_response,
-    preflight,
+    answer,
     text_response,
 )
 from reelhouse.delivery.tokens import split_grant
-from reelhouse.states import AssetStatus
 from reelhouse.storage.content_types import guess_content_type
 from reelhouse.storage.errors import ObjectNotFound
 from reelhouse.storage.layout import asset_version_prefix, dash_manifest_key
@@ -118,18 +113,10 @@ class StreamHandlers:
         self.objects = deps.object_server()
 
     async def manifest(self, request: Request) -> Response:
-        return await self._answer(request, self._manifest)
+        return await answer(request, self._manifest)
 
     async def file(self, request: Request) -> Response:
-        return await self._answer(request, self._file)
-
-    async def _answer(self, request: Request, handler: Handler) -> Response:
-        if request.method == "OPTIONS":
-            return preflight()
-        try:
-            return await handler(request)
-        except DeliveryError as exc:
-            return error_response(exc)
+        return await answer(request, self._file)
 
     async def _load(self, playback_id: str) -> Playback | None:
         async with self.deps.sessions() as session:
@@ -141,19 +128,11 @@ class StreamHandlers:
             raise PlaybackNotFound()
         return playback
 
-    @staticmethod
-    def _ready(playback: Playback) -> None:
-        """Raise the error to answer unless the asset can be played now."""
-        if playback.status == AssetStatus.ERRORED:
-            raise AssetErrored()
-        if playback.status != AssetStatus.READY or playback.version < 1:
-            raise AssetNotReady()
-
     async def _manifest(self, request: Request) -> Response:
         wanted = parse_manifest_name(request.path_params["name"])
         playback = await self._playback(wanted.playback_id)
         access = await self.deps.gate.check(playback, Viewer.of(request), VIDEO)
-        self._ready(playback)
+        require_playable(playback)
         cache = access.cache_control(SHORT_CACHE)
         if wanted.manifest is Manifest.HLS:
             options = options_from_query(access.modifiers(request.query_params))
@@ -170,7 +149,7 @@ class StreamHandlers:
         wanted: FileRequest = parse_file_path(rest)
         playback = await self._playback(playback_id, wanted.version)
         access: Access = await self.deps.gate.check_file(playback, grant, Viewer.of(request))
-        self._ready(playback)
+        require_playable(playback)
         if wanted.version != playback.version:
             raise PlaybackNotFound()
         prefix = asset_version_prefix(playback.environment_id, playback.asset_id, playback.version)

@@ -32,14 +32,13 @@ from starlette.routing import Route
 
 from reelhouse.db.models import Asset, PlaybackId
 from reelhouse.delivery.access import VIDEO, Access, Viewer
-from reelhouse.delivery.errors import AssetErrored, AssetNotReady, DeliveryError, PlaybackNotFound
+from reelhouse.delivery.errors import AssetNotReady, PlaybackNotFound
 from reelhouse.delivery.paths import check_playback_id
-from reelhouse.delivery.playbacks import Playback
-from reelhouse.delivery.responses import error_response, preflight
+from reelhouse.delivery.playbacks import Playback, require_playable
+from reelhouse.delivery.responses import answer
 from reelhouse.delivery.routes import METHODS, DeliveryDeps
 from reelhouse.media.static_renditions import STATE_KEY
 from reelhouse.pipeline.mp4 import STATIC_NAMES
-from reelhouse.states import AssetStatus
 from reelhouse.storage.layout import static_rendition_key
 
 CACHE = "public, max-age=300"  # a name can be remade (a new version): ETags revalidate it
@@ -87,12 +86,7 @@ class StaticFiles:
         self.objects = deps.object_server()
 
     async def serve(self, request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return preflight()
-        try:
-            return await self._serve(request)
-        except DeliveryError as exc:
-            return error_response(exc)
+        return await answer(request, self._serve)
 
     async def _serve(self, request: Request) -> Response:
         playback_id = check_playback_id(request.path_params["playback_id"])
@@ -103,10 +97,7 @@ class StaticFiles:
         if target is None:
             raise PlaybackNotFound()
         access = await self._check(target.playback, request)
-        if target.playback.status == AssetStatus.ERRORED:
-            raise AssetErrored()
-        if target.playback.status != AssetStatus.READY:
-            raise AssetNotReady()
+        require_playable(target.playback)
         state = target.settings.get(STATE_KEY)
         files = state.get("files", []) if isinstance(state, dict) else []
         entry = next((f for f in files if f.get("name") == name), None)

@@ -31,15 +31,18 @@ from starlette.routing import Route
 
 from reelhouse.db.models import Asset, PlaybackId, TextTrack
 from reelhouse.delivery.access import VIDEO, Access, Viewer
-from reelhouse.delivery.errors import AssetErrored, AssetNotReady, DeliveryError, PlaybackNotFound
+from reelhouse.delivery.errors import AssetNotReady, PlaybackNotFound
 from reelhouse.delivery.files import ObjectServer
 from reelhouse.delivery.paths import check_playback_id
-from reelhouse.delivery.playbacks import Playback
-from reelhouse.delivery.responses import SHORT_CACHE, error_response, preflight, text_response
+from reelhouse.delivery.playbacks import Playback, require_playable
+from reelhouse.delivery.responses import (
+    SHORT_CACHE,
+    answer,
+    text_response,
+)
 from reelhouse.delivery.routes import HLS_TYPE, METHODS, DeliveryDeps
 from reelhouse.delivery.tokens import GRANT_SEGMENT
 from reelhouse.pipeline.captions import subtitles_playlist
-from reelhouse.states import AssetStatus
 
 VTT_CACHE = "public, max-age=300"  # a deleted track must stop being served before long
 _NAME = re.compile(r"^([A-Za-z0-9]{1,64})\.(vtt|m3u8)$")
@@ -74,12 +77,7 @@ class TextFiles:
         self.objects = ObjectServer(deps.store)
 
     async def serve(self, request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return preflight()
-        try:
-            return await self._serve(request)
-        except DeliveryError as exc:
-            return error_response(exc)
+        return await answer(request, self._serve)
 
     async def _serve(self, request: Request) -> Response:
         playback_id = check_playback_id(request.path_params["playback_id"])
@@ -113,11 +111,7 @@ class TextFiles:
 
     @staticmethod
     def _ready(target: _Target) -> None:
-        playback = target.playback
-        if playback.status == AssetStatus.ERRORED:
-            raise AssetErrored()
-        if playback.status != AssetStatus.READY:
-            raise AssetNotReady()
+        require_playable(target.playback)
         if target.track_status == "errored":
             raise PlaybackNotFound()
         if target.track_status != "ready" or not target.object_key:
