@@ -19,7 +19,7 @@ router (``app.router.routes.extend(stream_routes(deps))``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -97,9 +97,6 @@ def stream_routes(deps: DeliveryDeps, prefix: str = "/stream") -> list[Route]:
         Route(f"{prefix}/{{name}}", stream.manifest, methods=METHODS),
         Route(f"{prefix}/{{playback_id}}/{{rest:path}}", stream.file, methods=METHODS),
     ]
-
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 class StreamHandlers:
