@@ -105,7 +105,7 @@ class BodyPump:
                     if end is BodyEnd.LIMIT or not message.get("more_body", False):
                         break
                     if buffered >= self._buffer_size:
-                        await self._writer.write(b"".join(parts))
+                        await self._writer.write(parts)
                         parts, buffered = [], 0
         except TimeoutError:
             end = BodyEnd.TIMEOUT
@@ -117,5 +117,5 @@ class BodyPump:
                 task.uncancel()
             end = BodyEnd.HANDOVER
         if parts:
-            await self._writer.write(b"".join(parts))
+            await self._writer.write(parts)
         return BodyResult(received=received, end=end)

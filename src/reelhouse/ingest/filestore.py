@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -39,6 +39,10 @@ _HASHES: dict[str, Callable[[], Any]] = {
     "md5": hashlib.md5,
 }
 _COPY_BLOCK = 1 << 20
+_IOV_MAX = 1024
+# With fsync on, write-back of received bytes starts once this much is waiting: early enough that
+# the flush acknowledging an offset finds little left, in writes large enough for the disk.
+WRITEBACK_EVERY = 2 << 20
 
 
 _SYNC_FILE_RANGE_WRITE = 2
@@ -60,10 +64,25 @@ def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
 _START_WRITEBACK = _sync_file_range()
 
 
-def start_writeback(fd: int) -> None:
-    """Ask the kernel to begin writing ``fd``'s dirty pages (Linux); a no-op elsewhere."""
+def start_writeback(fd: int, start: int = 0, length: int = 0) -> None:
+    """Ask the kernel to begin writing ``fd``'s dirty pages in ``[start, start + length)`` (all
+    of them when ``length`` is 0) without waiting (Linux); a no-op elsewhere."""
     if _START_WRITEBACK is not None:
-        _START_WRITEBACK(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
+        _START_WRITEBACK(fd, start, length, _SYNC_FILE_RANGE_WRITE)
+
+
+def write_all(fd: int, parts: Sequence[bytes]) -> int:
+    """Append ``parts`` in order with as few ``writev`` calls as the kernel allows."""
+    views = [memoryview(part) for part in parts if part]
+    total = sum(len(view) for view in views)
+    while views:
+        count = os.writev(fd, views[:_IOV_MAX])
+        while views and count >= len(views[0]):
+            count -= len(views[0])
+            views.pop(0)
+        if count:
+            views[0] = views[0][count:]
+    return total
 
 
 class _HashCache:
@@ -308,32 +327,30 @@ class FileWriter:
         self._pending: Future[None] | None = None
         self._written = 0
         self._unsynced = 0
+        self._kicked = 0  # bytes of this body whose write-back has been started
+        self._base = 0 if checksum else info.offset  # where this body starts in the file
         self._failed = False
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, parts: Sequence[bytes]) -> None:
         await self._wait_pending()
-        self._pending = self._store.submit(self._write_blocking, data)
+        self._pending = self._store.submit(self._write_blocking, parts)
 
-    def _write_blocking(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            count = os.write(self._fd, view)
-            view = view[count:]
-        if self._chunk_hasher is not None:
-            self._chunk_hasher.update(data)
-        else:
-            self._hasher.update(data)
-        self._written += len(data)
-        self._unsynced += len(data)
+    def _write_blocking(self, parts: Sequence[bytes]) -> None:
+        size = write_all(self._fd, parts)
+        hasher = self._chunk_hasher if self._chunk_hasher is not None else self._hasher
+        for part in parts:
+            hasher.update(part)
+        self._written += size
+        self._unsynced += size
         if not self._store.fsync:
             return
         if self._unsynced >= self._store.sync_every:
             os.fdatasync(self._fd)
             self._unsynced = 0
-        else:
-            # Start writing this buffer back now, without waiting, so the fdatasync that
-            # acknowledges the offset finds little left to flush.
-            start_writeback(self._fd)
+            self._kicked = self._written
+        elif self._written - self._kicked >= WRITEBACK_EVERY:
+            start_writeback(self._fd, self._base + self._kicked, self._written - self._kicked)
+            self._kicked = self._written
 
     async def _wait_pending(self) -> None:
         """Wait for the buffer in flight; a cancelled waiter leaves it tracked for ``commit``."""

@@ -8,7 +8,7 @@ extensions, the DELETE route, checksum algorithms) derives from that check and n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -30,7 +30,8 @@ class ChunkChecksum:
 class ChunkWriter(Protocol):
     """Appends one request's body to an upload.
 
-    ``write`` may return before the bytes are durable, but keeps at most one buffer in flight, so
+    ``write`` takes one buffer as the pieces it arrived in (appended in order, never joined into a
+    copy); it may return before the bytes are durable, but keeps at most one buffer in flight, so
     memory stays bounded. ``commit`` makes everything written durable (per the store's sync
     policy) and returns the new info; with a checksum it first verifies the whole body and, on a
     mismatch, discards it, leaves the offset unchanged and raises ``ChecksumMismatch``. ``abort``
@@ -38,7 +39,7 @@ class ChunkWriter(Protocol):
     connection's partial body counts). Exactly one of ``commit`` and ``abort`` is called.
     """
 
-    async def write(self, data: bytes) -> None: ...
+    async def write(self, parts: Sequence[bytes]) -> None: ...
 
     async def commit(self) -> UploadInfo: ...
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reelhouse.ingest.errors import ChecksumMismatch, Conflict, UploadNotFound
-from reelhouse.ingest.filestore import FileStore, FileWriter
+from reelhouse.ingest.filestore import FileStore, FileWriter, write_all
 from reelhouse.ingest.info import NewUpload
 from reelhouse.ingest.protocols import ChunkChecksum
 
@@ -45,7 +45,7 @@ async def _append(store: FileStore, upload_id: str, *pieces: bytes) -> None:
     info = await store.get(upload_id)
     writer = await store.open_writer(info)
     for piece in pieces:
-        await writer.write(piece)
+        await writer.write([piece])
     await writer.commit()
 
 
@@ -117,26 +117,26 @@ async def test_checksum_mismatch_discards_stage(store: FileStore) -> None:
     info = await store.get("u1")
     wrong = ChunkChecksum("sha1", hashlib.sha1(b"nope").digest())
     writer = await store.open_writer(info, checksum=wrong)
-    await writer.write(DATA[100:200])
+    await writer.write([DATA[100:200]])
     with pytest.raises(ChecksumMismatch):
         await writer.commit()
     assert (await store.get("u1")).offset == 100
     assert sorted(p.name for p in store.root.iterdir()) == ["u1", "u1.info"]
     right = ChunkChecksum("sha1", hashlib.sha1(DATA[100:]).digest())
     writer = await store.open_writer(await store.get("u1"), checksum=right)
-    await writer.write(DATA[100:])
+    await writer.write([DATA[100:]])
     assert (await writer.commit()).sha256 == SHA
 
 
 async def test_abort_keeps_plain_bytes_and_drops_staged(store: FileStore) -> None:
     await store.create(_new())
     writer = await store.open_writer(await store.get("u1"))
-    await writer.write(DATA[:300])
+    await writer.write([DATA[:300]])
     await writer.abort()
     assert (await store.get("u1")).offset == 300
     staged = ChunkChecksum("md5", hashlib.md5(DATA[300:400]).digest())
     writer = await store.open_writer(await store.get("u1"), checksum=staged)
-    await writer.write(DATA[300:400])
+    await writer.write([DATA[300:400]])
     await writer.abort()
     assert (await store.get("u1")).offset == 300
     await _append(store, "u1", DATA[300:])
@@ -282,3 +282,39 @@ async def test_write_failure_mid_body_closes_writer_and_keeps_what_landed(
         assert await offset_of(client, url) == stored
         assert (await patch(client, url, stored, DATA[stored:])).status_code == 204
     assert [i.sha256 for i in harness.hooks.finished] == [SHA]
+
+
+def test_write_all_appends_many_pieces_in_order(tmp_path: Path) -> None:
+    # More pieces than one writev takes, empty ones among them: every byte once, in order.
+    pieces = [DATA[i : i + 7] for i in range(0, len(DATA), 7)] + [b""] * 3
+    pieces = pieces * 2
+    path = tmp_path / "out"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        assert write_all(fd, pieces) == 2 * len(DATA)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == DATA * 2
+
+
+async def test_writeback_starts_on_the_ranges_just_written(
+    tmp_path: Path, executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reelhouse.ingest import filestore
+
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        filestore, "start_writeback", lambda fd, start, length: calls.append((start, length))
+    )
+    store = FileStore(tmp_path / "s", fsync=True, sync_every=1 << 30, executor=executor)
+    size = 100 + 5 * (1 << 20)
+    await store.create(_new(size=size))
+    await _append(store, "u1", b"h" * 100)
+    info = await store.get("u1")
+    writer = await store.open_writer(info)
+    piece = b"x" * (256 << 10)
+    for _ in range(20):
+        await writer.write([piece])
+    assert (await writer.commit()).offset == size
+    step = filestore.WRITEBACK_EVERY
+    assert calls == [(100, step), (100 + step, step)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -142,8 +143,8 @@ class _Sink:
     def __init__(self) -> None:
         self.data = b""
 
-    async def write(self, data: bytes) -> None:
-        self.data += data
+    async def write(self, parts: Sequence[bytes]) -> None:
+        self.data += b"".join(parts)
 
     async def commit(self) -> UploadInfo:
         raise NotImplementedError
