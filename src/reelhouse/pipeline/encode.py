@@ -40,25 +40,56 @@ def input_args(source: Path, probe: ProbeResult) -> list[str]:
     ]
 
 
-def _video_chain(rung: Rung) -> str:
-    steps = [f"fps=fps={rung.fps.numerator}/{rung.fps.denominator}"] if rung.decimation > 1 else []
+def _video_chain(rung: Rung, decimated_by: int = 1) -> str:
+    """Frame-rate cut (unless the input is already cut to it), scale, pixel format, square
+    pixels: the filters that turn an input at ``decimated_by`` of the source rate into ``rung``."""
+    steps = [f"fps=fps={rung.fps.numerator}/{rung.fps.denominator}"]
+    if rung.decimation == decimated_by:
+        steps = []
     steps += [f"scale={rung.width}:{rung.height}:flags=bicubic", "format=yuv420p", "setsar=1"]
     return ",".join(steps)
 
 
+def scale_parents(rungs: list[Rung]) -> list[int | None]:
+    """For each encoded rung, the index of the rung it is scaled from, or ``None`` for the decoded
+    source. A rung is scaled from the next larger one when that one is at least as large and keeps
+    every frame it needs (a cascade: scaling 720p to 540p costs less than 1080p to 540p)."""
+    parents: list[int | None] = [None]
+    for i in range(1, len(rungs)):
+        above, rung = rungs[i - 1], rungs[i]
+        fits = above.width >= rung.width and above.height >= rung.height
+        keeps_frames = rung.decimation % above.decimation == 0
+        parents.append(i - 1 if fits and keeps_frames else None)
+    return parents
+
+
 def filter_graph(plan: LadderPlan) -> str:
-    """The ``-filter_complex`` graph: split the decoded video once per encoded rung, scale each
-    to ``[vN]``; normalize audio to ``[aout]`` when asked. Empty when nothing is filtered."""
+    """The ``-filter_complex`` graph: the video is decoded once, each encoded rung is scaled to
+    ``[vN]`` from the source or from the next larger rung (:func:`scale_parents`); audio is
+    normalized to ``[aout]`` when asked. Empty when nothing is filtered."""
     parts: list[str] = []
     encoded = [r for r in plan.rungs if not r.passthrough]
     if encoded:
+        parents = scale_parents(encoded)
+        children = {i: [j for j, p in enumerate(parents) if p == i] for i in range(len(encoded))}
+        roots = [j for j, p in enumerate(parents) if p is None]
         source = f"[0:{plan.video_index}]"
-        if len(encoded) == 1:
-            parts.append(f"{source}{_video_chain(encoded[0])}[v0]")
+        if len(roots) == 1:
+            inputs = {roots[0]: source}
         else:
-            labels = "".join(f"[s{i}]" for i in range(len(encoded)))
-            parts.append(f"{source}split={len(encoded)}{labels}")
-            parts += [f"[s{i}]{_video_chain(r)}[v{i}]" for i, r in enumerate(encoded)]
+            inputs = {j: f"[s{j}]" for j in roots}
+            parts.append(f"{source}split={len(roots)}{''.join(inputs[j] for j in roots)}")
+        for i, rung in enumerate(encoded):
+            parent = parents[i]
+            decimated_by = 1 if parent is None else encoded[parent].decimation
+            chain = f"{inputs[i]}{_video_chain(rung, decimated_by)}"
+            if not children[i]:
+                parts.append(f"{chain}[v{i}]")
+                continue
+            for j in children[i]:
+                inputs[j] = f"[c{j}]"
+            outputs = [f"[v{i}]", *(inputs[j] for j in children[i])]
+            parts.append(f"{chain},split={len(outputs)}{''.join(outputs)}")
     if plan.audio is not None and plan.audio.normalize:
         parts.append(
             f"[0:{plan.audio.source_index}]{LOUDNORM},aresample={plan.audio.sample_rate}[aout]"

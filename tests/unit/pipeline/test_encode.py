@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from reelhouse.pipeline.encode import EncodeSettings, ProgressReader, filter_graph, transcode_argv
-from reelhouse.pipeline.ladder import plan_ladder
+from reelhouse.pipeline.encode import (
+    EncodeSettings,
+    ProgressReader,
+    filter_graph,
+    scale_parents,
+    transcode_argv,
+)
+from reelhouse.pipeline.ladder import Rung, plan_ladder
 from reelhouse.pipeline.probe import ProbeResult
 
 OUT = Path("/scratch/job/out")
@@ -40,13 +47,13 @@ def test_argv_is_a_safe_list(make_probe: MakeProbe) -> None:
 def test_all_rungs_from_one_decode(make_probe: MakeProbe) -> None:
     probe = make_probe(video={"profile": "Main"})
     plan = plan_ladder(probe)
+    # Decoded once; each rung is scaled from the next larger one.
     assert filter_graph(plan) == (
-        "[0:0]split=5[s0][s1][s2][s3][s4];"
-        "[s0]scale=1920:1080:flags=bicubic,format=yuv420p,setsar=1[v0];"
-        "[s1]scale=1280:720:flags=bicubic,format=yuv420p,setsar=1[v1];"
-        "[s2]scale=960:540:flags=bicubic,format=yuv420p,setsar=1[v2];"
-        "[s3]scale=640:360:flags=bicubic,format=yuv420p,setsar=1[v3];"
-        "[s4]scale=426:240:flags=bicubic,format=yuv420p,setsar=1[v4]"
+        "[0:0]scale=1920:1080:flags=bicubic,format=yuv420p,setsar=1,split=2[v0][c1];"
+        "[c1]scale=1280:720:flags=bicubic,format=yuv420p,setsar=1,split=2[v1][c2];"
+        "[c2]scale=960:540:flags=bicubic,format=yuv420p,setsar=1,split=2[v2][c3];"
+        "[c3]scale=640:360:flags=bicubic,format=yuv420p,setsar=1,split=2[v3][c4];"
+        "[c4]scale=426:240:flags=bicubic,format=yuv420p,setsar=1[v4]"
     )
     argv = transcode_argv("ffmpeg", SRC, probe, plan, OUT, EncodeSettings(preset="faster"))
     assert argv.count("libx264") == 5
@@ -82,14 +89,27 @@ def test_passthrough_top_rung_is_copied(make_probe: MakeProbe) -> None:
     maps = [argv[i + 1] for i, a in enumerate(argv) if a == "-map"]
     assert maps == ["0:0", "[v0]", "[v1]", "[v2]", "[v3]", "0:1"]
     assert argv[argv.index("-force_key_frames:v:1") + 1] == "source"
-    assert "split=4" in filter_graph(plan)
+    assert filter_graph(plan).startswith("[0:0]scale=1280:720:")
 
 
 def test_decimated_rungs_and_loudnorm(make_probe: MakeProbe) -> None:
     plan = plan_ladder(make_probe(fps=60, video={"profile": "Main"}), normalize_audio=True)
     graph = filter_graph(plan)
-    assert "[s2]fps=fps=30/1,scale=960:540" in graph
+    # 540p halves the rate of the 60 fps 720p it is scaled from; 360p keeps 540p's 30 fps.
+    assert "[c2]fps=fps=30/1,scale=960:540" in graph
+    assert "[c3]scale=640:360" in graph
     assert graph.endswith("[0:1]loudnorm=I=-24:TP=-2:LRA=7,aresample=48000[aout]")
+
+
+def test_rungs_that_cannot_cascade_are_scaled_from_the_source() -> None:
+    def rung(name: str, width: int, height: int, decimation: int) -> Rung:
+        return Rung(name, width, height, Fraction(60, decimation), decimation, 1000, 2000, 23)
+
+    rungs = [rung("a", 1280, 720, 2), rung("b", 960, 540, 1), rung("c", 640, 360, 2)]
+    # b needs every frame, a dropped half: b comes from the source; c can come from b.
+    assert scale_parents(rungs) == [None, None, 1]
+    wide = [rung("a", 1280, 720, 1), rung("b", 1440, 540, 1)]
+    assert scale_parents(wide) == [None, None]
 
 
 def test_audio_only_and_silent(make_probe: MakeProbe) -> None:
