@@ -27,6 +27,21 @@ class EncodeSettings:
     preset: str = "veryfast"
     segment_seconds: int = 6
     threads: int | None = None
+    cores: int | None = None  # size each rung's x264 threads for this many cores (None: x264's own)
+
+
+def encoder_threads(rungs: list[Rung], cores: int) -> list[int | None]:
+    """x264 threads per encoded rung when they all run at once in one process.
+
+    The largest rung keeps x264's own choice (``None``); each other rung gets its share of the
+    cores by pixel rate, at least one thread. Every encoder sizing itself for the whole machine
+    would start several times more threads than there are cores, and x264 spends CPU on each
+    frame thread; the rungs running side by side keep the cores busy instead."""
+    rates = [r.width * r.height * float(r.fps) for r in rungs]
+    total = sum(rates) or 1.0
+    return [
+        None if i == 0 else max(1, math.ceil(cores * rate / total)) for i, rate in enumerate(rates)
+    ]
 
 
 def input_args(source: Path, probe: ProbeResult) -> list[str]:
@@ -207,12 +222,19 @@ def transcode_argv(
     for rung in plan.rungs:
         argv += ["-map", f"0:{plan.video_index}" if rung.passthrough else f"[v{encoded}]"]
         encoded += 0 if rung.passthrough else 1
+    encoded_rungs = [r for r in plan.rungs if not r.passthrough]
+    threads = iter(
+        encoder_threads(encoded_rungs, settings.cores)
+        if settings.cores
+        else [None] * len(encoded_rungs)
+    )
     for i, rung in enumerate(plan.rungs):
-        argv += (
-            [f"-c:v:{i}", "copy"]
-            if rung.passthrough
-            else _x264_args(i, rung, plan, settings.preset)
-        )
+        if rung.passthrough:
+            argv += [f"-c:v:{i}", "copy"]
+            continue
+        argv += _x264_args(i, rung, plan, settings.preset)
+        if (count := next(threads)) is not None:
+            argv += [f"-threads:v:{i}", str(count)]
     argv += _audio_args(plan.audio) if plan.audio is not None else ["-an"]
     if settings.threads is not None:
         argv += ["-threads", str(settings.threads)]

@@ -168,7 +168,8 @@ async def transcode(
     for name in [r.name for r in plan.rungs] + ([AUDIO_DIR] if plan.audio else []):
         (out_dir / name).mkdir(exist_ok=True)
     timeout = encode_timeout(probe.duration, timeout_factor, min_timeout)
-    argv = transcode_argv(ffmpeg, source, probe, plan, out_dir, EncodeSettings(preset=preset))
+    settings = EncodeSettings(preset=preset, cores=os.cpu_count())
+    argv = transcode_argv(ffmpeg, source, probe, plan, out_dir, settings)
     reader = ProgressReader(probe.duration)
 
     def on_line(line: str) -> None:

@@ -141,3 +141,27 @@ def test_progress(lines: list[str], expected: list[float | None]) -> None:
 def test_progress_without_duration() -> None:
     reader = ProgressReader(None)
     assert [reader.feed(x) for x in ["out_time_us=1", "progress=continue"]] == [None, None]
+
+
+def test_encoder_threads_share_the_cores(make_probe: MakeProbe) -> None:
+    probe = make_probe(video={"profile": "Main"})
+    plan = plan_ladder(probe)
+    argv = transcode_argv("ffmpeg", SRC, probe, plan, OUT, EncodeSettings(cores=16))
+    # 1080p keeps x264's own choice; the others get their share of 16 cores by pixel rate.
+    threads = {a: argv[i + 1] for i, a in enumerate(argv) if a.startswith("-threads:v:")}
+    assert threads == {
+        "-threads:v:1": "4",
+        "-threads:v:2": "3",
+        "-threads:v:3": "1",
+        "-threads:v:4": "1",
+    }
+    two_cores = transcode_argv("ffmpeg", SRC, probe, plan, OUT, EncodeSettings(cores=2))
+    assert [two_cores[i + 1] for i, a in enumerate(two_cores) if a.startswith("-threads:v:")] == [
+        "1",
+        "1",
+        "1",
+        "1",
+    ]
+    assert not any(
+        a.startswith("-threads") for a in transcode_argv("ffmpeg", SRC, probe, plan, OUT)
+    )
