@@ -21,10 +21,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelhouse.delivery.access import PUBLIC, VIDEO, Access, Viewer
@@ -33,6 +31,9 @@ from reelhouse.delivery.playbacks import Playback
 from reelhouse.delivery.tokens import Claims, Grant, GrantSigner, key_id_of, refused, verify
 from reelhouse.media import playback_restrictions, signing_keys
 from reelhouse.media.playback_restrictions import Rules, refusal
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -123,6 +124,9 @@ class SignedPlayback:
                 row = await signing_keys.find_key(session, key_id)
             if row is None:
                 return None
+            from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
             public = load_pem_public_key(row.public_key_pem.encode())
             if not isinstance(public, RSAPublicKey):
                 return None

@@ -24,12 +24,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
-
-import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from typing import TYPE_CHECKING, Any, Final
 
 from reelhouse.delivery.errors import TokenRequired
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 AUDIENCES: Final = {"v": "video", "t": "thumbnail", "g": "gif", "s": "storyboard"}
 ALGORITHM: Final = "RS256"
@@ -67,6 +67,8 @@ def key_id_of(token: str) -> str:
     both present must agree). Raises :class:`TokenRequired` with the reason."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise refused(f"longer than {MAX_TOKEN_LENGTH} characters")
+    import jwt  # PyJWT and cryptography (~10 MiB) load with the first signed request
+
     try:
         header = jwt.get_unverified_header(token)
         payload = jwt.decode(token, options={"verify_signature": False})
@@ -113,6 +115,8 @@ def verify(
     """The claims of ``token`` when its RS256 signature verifies with ``key`` and it is meant
     for ``playback_id`` and ``audience`` at ``now`` (Unix seconds); else :class:`TokenRequired`
     naming what is wrong. Call :func:`key_id_of` first."""
+    import jwt
+
     try:
         payload: dict[str, Any] = jwt.decode(
             token,

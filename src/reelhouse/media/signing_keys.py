@@ -17,9 +17,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +34,11 @@ NOT_A_KEY: Final = "the private key is neither a PEM nor base64 of one"
 def generate_key_pair() -> tuple[bytes, str]:
     """A new RSA-2048 pair: ``(private PEM (PKCS#1, as Mux hands out), public PEM)``.
     CPU-bound (tens of milliseconds): call it off the event loop."""
+    # cryptography and PyJWT (~10 MiB) are loaded by the first key operation, not by every
+    # process that imports this module (upload and public-playback nodes never need them).
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     private = rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=KEY_BITS)
     private_pem = private.private_bytes(
         serialization.Encoding.PEM,
@@ -145,6 +147,9 @@ def private_key_pem(value: str) -> bytes:
 def holds_private_half(row: SigningKey, private_pem: bytes) -> bool:
     """Whether ``private_pem`` is the private half of the key ``row`` (its public numbers are
     the stored public key's). ``InvalidParameters`` when it is not an RSA private key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     try:
         private = serialization.load_pem_private_key(private_pem, password=None)
     except (ValueError, TypeError):
@@ -170,6 +175,8 @@ def sign_playback_token(
     """A playback token (RS256 JWT) like mux-node's ``jwt.signPlaybackId``: ``sub`` the playback
     id, ``aud`` (``v`` ``t`` ``g`` ``s``), ``exp`` in Unix seconds, ``kid`` in the payload (or in
     the header, as older SDKs do) and ``params`` as extra claims. Pure."""
+    import jwt
+
     payload: dict[str, object] = {**(params or {}), "sub": playback_id, "aud": audience}
     payload["exp"] = expires_at
     headers: dict[str, Any] = {"typ": "JWT"}

@@ -1,0 +1,32 @@
+"""What a web process loads at start: heavy libraries that only some requests need stay out until
+such a request comes (they cost every idle web and upload node memory)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+ON_DEMAND = ("jwt", "cryptography")
+
+
+def test_web_process_starts_without_the_signing_libraries() -> None:
+    code = (
+        "import json, sys\n"
+        "import reelhouse.cli.main, reelhouse.cli.runtime, reelhouse.server.app\n"
+        f"print(json.dumps(sorted(m for m in {ON_DEMAND!r} if m in sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == []
+
+
+def test_the_first_key_operation_loads_them() -> None:
+    code = (
+        "import json, sys\n"
+        "from reelhouse.media import signing_keys\n"
+        "signing_keys.sign_playback_token(signing_keys.generate_key_pair()[0], key_id='k',"
+        " playback_id='p', audience='v', expires_at=2**31)\n"
+        f"print(json.dumps(sorted(m for m in {ON_DEMAND!r} if m in sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == sorted(ON_DEMAND)
