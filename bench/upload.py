@@ -723,7 +723,7 @@ def main() -> None:
         return
 
     a.shared = str(Path(a.shared).resolve())
-    unknown = set(a.servers.split(",")) - set(SERVERS)
+    unknown = {s for s in a.servers.split(",") if s} - set(SERVERS)
     if unknown:
         sys.exit(f"unknown servers: {', '.join(sorted(unknown))}")
     driver = load_driver(Path(a.shared))
