@@ -208,9 +208,7 @@ def naive_argv(ff: str, src: Path, pr: ProbeResult, plan: LadderPlan, rung: Rung
     """One single-output FFmpeg run for ``rung``: the same input args, scale chain, x264 rate
     control/keyframes, AAC settings and HLS options as the pipeline's argv, audio muxed in."""
     assert plan.audio is not None and not plan.audio.normalize and not rung.passthrough
-    d = (out / rung.name).resolve()
     preset = inspect.signature(encode.EncodeSettings).parameters["preset"].default
-    seg = inspect.signature(encode.EncodeSettings).parameters["segment_seconds"].default
     return [
         ff,
         *("-hide_banner", "-nostdin", "-loglevel", "error", "-y"),
@@ -219,10 +217,8 @@ def naive_argv(ff: str, src: Path, pr: ProbeResult, plan: LadderPlan, rung: Rung
         *encode._x264_args(0, rung, plan, preset),
         *encode._audio_args(plan.audio),
         *("-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1"),
-        *("-f", "hls", "-hls_time", str(seg), "-hls_playlist_type", "vod"),
-        *("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4"),
-        *("-hls_flags", "independent_segments+temp_file", "-start_number", "1"),
-        *("-hls_segment_filename", str(d / encode.SEGMENT_PATTERN), str(d / encode.PLAYLIST_NAME)),
+        # the same segmenting as the pipeline's outputs (EncodeSettings' defaults)
+        *encode.hls_output_args(out / rung.name, "init.mp4", encode.EncodeSettings()),
     ]
 
 
@@ -240,6 +236,7 @@ def run_naive(ff: str, src: Path, pr: ProbeResult, plan: LadderPlan, out: Path) 
             per_rung[name] = round(time.perf_counter() - t, 3)
             if done.returncode != 0:
                 raise RuntimeError(f"naive {name} failed:\n{done.stderr.decode()[-3000:]}")
+            package._measure(out, name, "video")  # the VOD playlist, as the pipeline writes it
         wall = time.perf_counter() - t0
     return {
         "wall": wall,

@@ -3,7 +3,7 @@
 A real ``reelhouse serve`` transcodes a generated clip; ``/embed/{playback_id}`` plays it and
 reports the view to ``/beacon``. Leaving the page must not lose the last beacon: the view's
 row has its watch time, startup time and end; the data API and the dashboard's analytics
-pages (drawn with uPlot) show it. A seek is reported, and a stall (the second segment held
+pages (drawn with uPlot) show it. A seek is reported, and a stall (the fourth segment held
 back by the test) is one rebuffer of about the time it was held.
 """
 
@@ -232,7 +232,7 @@ def test_a_seek_and_a_stall_are_reported(
 
     def hold_later_segments(route: Route) -> None:
         found = LATER_SEGMENT.search(route.request.url)
-        if found and int(found.group(1)) >= 2:
+        if found and int(found.group(1)) >= 4:
             held.append(route)  # answered once the player has stalled on it
         else:
             route.continue_()
@@ -241,18 +241,19 @@ def test_a_seek_and_a_stall_are_reported(
     open_embed(page, media_server, public_id(lesson))
     view_id = play_muted(page)
     page.wait_for_function("() => window.reelhousePlayer.currentTime > 0.5", timeout=60_000)
-    page.evaluate("window.reelhousePlayer.seek(4.5)")  # inside the first (6 s) segment
+    # segments are 2, 2, 4, 2 s long: seek into the third (4-8 s), stall where the fourth starts
+    page.evaluate("window.reelhousePlayer.seek(6.5)")
     page.wait_for_function(
         "() => document.getElementById('player').classList.contains('is-buffering')"
-        " && window.reelhousePlayer.currentTime > 5",
+        " && window.reelhousePlayer.currentTime > 7",
         timeout=30_000,
     )
     stalled_at = time.monotonic()
     page.wait_for_timeout(1500)
-    assert held, "the player never asked for the second segment"
+    assert held, "the player never asked for the fourth segment"
     for route in held:
         route.continue_()
-    page.wait_for_function("() => window.reelhousePlayer.currentTime > 6.5", timeout=30_000)
+    page.wait_for_function("() => window.reelhousePlayer.currentTime > 8.5", timeout=30_000)
     stalled = time.monotonic() - stalled_at
     page.wait_for_function("() => window.reelhousePlayer.analytics.pending === 0")
     page.close(run_before_unload=True)
@@ -264,7 +265,7 @@ def test_a_seek_and_a_stall_are_reported(
     types = [e["type"] for e in beacons.events(view_id)]
     assert types.count("seek") == 1
     seek = next(e for e in beacons.events(view_id) if e["type"] == "seek")
-    assert seek["playhead"] == pytest.approx(4.5, abs=0.1)
+    assert seek["playhead"] == pytest.approx(6.5, abs=0.1)
     assert types.index("firstframe") < types.index("seek") < types.index("rebufferstart")
     assert types.index("rebufferstart") < types.index("rebufferend")
 

@@ -59,6 +59,11 @@ async def test_small_clip_end_to_end(clip: Clip, ffmpeg_exe: str, tmp_path: Path
             assert rendition.width is not None and rendition.height is not None
             assert rendition.width <= 640 and rendition.height <= 360
             assert frame_count(tmp_path / "out" / rendition.playlist) == pytest.approx(120, abs=2)
+    # a short first segment, then the steady length; every rendition cut at the same times
+    for rendition in result.renditions:
+        durations = [s.duration for s in rendition.segments]
+        assert durations[:2] == pytest.approx([2.0, 2.0], abs=0.03)
+    assert not list((tmp_path / "out").rglob("ffmpeg.m3u8"))
     master = result.master.read_text().splitlines()
     assert master[:3] == ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     assert master[3].startswith('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud"')
@@ -110,6 +115,9 @@ async def test_passthrough_top_rung_is_byte_identical(
     assert top.passthrough and (top.width, top.height) == (1920, 1080)
     assert [r.name for r in result.renditions] == ["1080p", "720p", "540p", "360p", "240p", "audio"]
     assert video_packet_hashes(tmp_path / "out" / top.playlist) == video_packet_hashes(source)
+    # the copied and the encoded rungs are cut at the same keyframes
+    cuts = {tuple(round(s.duration, 3) for s in r.segments) for r in result.renditions[:-1]}
+    assert len(cuts) == 1
     for rendition in result.renditions[1:-1]:
         assert frame_count(tmp_path / "out" / rendition.playlist) == pytest.approx(120, abs=2)
         assert rendition.height is not None and rendition.height < 1080

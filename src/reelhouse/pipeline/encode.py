@@ -1,7 +1,8 @@
 """FFmpeg argv for one process that decodes once and writes every rung as CMAF fMP4 HLS. Pure.
 
-Layout written under ``out_dir``: ``{rung}/index.m3u8``, ``{rung}/init_N.mp4``,
-``{rung}/seg_00001.m4s`` ... and ``audio/`` likewise (FFmpeg numbers the init segments by variant).
+Layout written under ``out_dir``: ``{rung}/init_N.mp4``, ``{rung}/seg_00001.m4s`` ... and
+``audio/`` likewise (init segments numbered in ladder order), plus the muxer's own
+``ffmpeg.m3u8`` per rendition, which the packager replaces with ``index.m3u8``.
 The input is always ``-f <probed demuxer> -protocol_whitelist file,pipe -i file:<absolute path>``,
 so FFmpeg neither guesses the format nor interprets the path as a protocol.
 """
@@ -17,6 +18,7 @@ from reelhouse.pipeline.probe import ProbeResult
 
 AUDIO_DIR = "audio"
 PLAYLIST_NAME = "index.m3u8"
+FFMPEG_PLAYLIST_NAME = "ffmpeg.m3u8"  # the muxer's sliding-window list; removed by the packager
 SEGMENT_PATTERN = "seg_%05d.m4s"
 LOUDNORM = "loudnorm=I=-24:TP=-2:LRA=7"
 _MAX_SOURCE_KEYFRAME_GAP = 8.0
@@ -26,6 +28,7 @@ _MAX_SOURCE_KEYFRAME_GAP = 8.0
 class EncodeSettings:
     preset: str = "veryfast"
     segment_seconds: int = 6
+    first_segment_seconds: int = 2  # 0 (or >= segment_seconds): every segment is as long
     threads: int | None = None
     cores: int | None = None  # size each rung's x264 threads for this many cores (None: x264's own)
 
@@ -161,36 +164,37 @@ def _audio_args(audio: AudioPlan) -> list[str]:
     ]
 
 
-def var_stream_map(plan: LadderPlan) -> str:
-    """One HLS variant per rung (named for it) plus the shared audio rendition."""
-    group = ",agroup:aud" if plan.audio is not None else ""
-    parts = [f"v:{i}{group},name:{r.name}" for i, r in enumerate(plan.rungs)]
-    if plan.audio is not None:
-        parts.append(f"a:0{group},name:{AUDIO_DIR},default:yes")
-    return " ".join(parts)
+def hls_output_args(rendition_dir: Path, init_name: str, settings: EncodeSettings) -> list[str]:
+    """The hls muxer options of one rendition's output, ending with its output path.
 
-
-def _hls_args(out_dir: Path, segment_seconds: int) -> list[str]:
-    out = out_dir.resolve()
+    Every rendition is its own output (its own muxer): ``hls_init_time`` keeps state shared by all
+    variants of one muxer, so with ``var_stream_map`` the renditions would be cut at different
+    times. ``hls_init_time`` only applies to a sliding-window list, hence ``hls_list_size 1``:
+    FFmpeg's own playlist (:data:`FFMPEG_PLAYLIST_NAME`) then names only the last segment, and
+    the packager writes the VOD media playlist from the segment files themselves. With a first
+    segment length below the segment length the cuts are at the first keyframes after 2, 4, 8,
+    14, 20 ... s (for 2 and 6 s): a short start, then the steady length."""
+    d = rendition_dir.resolve()
+    args = ["-f", "hls", "-hls_time", str(settings.segment_seconds), "-hls_list_size", "1"]
+    if 0 < settings.first_segment_seconds < settings.segment_seconds:
+        args += ["-hls_init_time", str(settings.first_segment_seconds)]
     return [
-        "-f",
-        "hls",
-        "-hls_time",
-        str(segment_seconds),
-        "-hls_playlist_type",
-        "vod",
+        *args,
         "-hls_segment_type",
         "fmp4",
         "-hls_fmp4_init_filename",
-        "init.mp4",
+        init_name,
         "-hls_flags",
         "independent_segments+temp_file",
         "-start_number",
         "1",
         "-hls_segment_filename",
-        str(out / "%v" / SEGMENT_PATTERN),
-        str(out / "%v" / PLAYLIST_NAME),
+        str(d / SEGMENT_PATTERN),
+        str(d / FFMPEG_PLAYLIST_NAME),
     ]
+
+
+_NO_EXTRAS = ["-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1"]
 
 
 def transcode_argv(
@@ -201,7 +205,9 @@ def transcode_argv(
     out_dir: Path,
     settings: EncodeSettings | None = None,
 ) -> list[str]:
-    """The complete argv (``argv[0]`` is ``ffmpeg``) for one run that writes every rendition."""
+    """The complete argv (``argv[0]`` is ``ffmpeg``) for one run that writes every rendition:
+    one decode, one filter graph, one output per rendition (``init_N.mp4`` numbered in ladder
+    order, the audio rendition last)."""
     settings = settings or EncodeSettings()
     argv = [
         ffmpeg,
@@ -218,28 +224,27 @@ def transcode_argv(
     graph = filter_graph(plan)
     if graph:
         argv += ["-filter_complex", graph]
-    encoded = 0
-    for rung in plan.rungs:
-        argv += ["-map", f"0:{plan.video_index}" if rung.passthrough else f"[v{encoded}]"]
-        encoded += 0 if rung.passthrough else 1
     encoded_rungs = [r for r in plan.rungs if not r.passthrough]
     threads = iter(
         encoder_threads(encoded_rungs, settings.cores)
         if settings.cores
         else [None] * len(encoded_rungs)
     )
+    shared = _NO_EXTRAS + (["-threads", str(settings.threads)] if settings.threads else [])
+    encoded = 0
     for i, rung in enumerate(plan.rungs):
         if rung.passthrough:
-            argv += [f"-c:v:{i}", "copy"]
-            continue
-        argv += _x264_args(i, rung, plan, settings.preset)
-        if (count := next(threads)) is not None:
-            argv += [f"-threads:v:{i}", str(count)]
-    argv += _audio_args(plan.audio) if plan.audio is not None else ["-an"]
-    if settings.threads is not None:
-        argv += ["-threads", str(settings.threads)]
-    argv += ["-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1"]
-    argv += ["-var_stream_map", var_stream_map(plan), *_hls_args(out_dir, settings.segment_seconds)]
+            argv += ["-map", f"0:{plan.video_index}", "-c:v:0", "copy"]
+        else:
+            argv += ["-map", f"[v{encoded}]", *_x264_args(0, rung, plan, settings.preset)]
+            if (count := next(threads)) is not None:
+                argv += ["-threads:v:0", str(count)]
+            encoded += 1
+        argv += [*shared, *hls_output_args(out_dir / rung.name, f"init_{i}.mp4", settings)]
+    if plan.audio is not None:
+        init = f"init_{len(plan.rungs)}.mp4"
+        argv += [*_audio_args(plan.audio), *shared]
+        argv += hls_output_args(out_dir / AUDIO_DIR, init, settings)
     return argv
 
 

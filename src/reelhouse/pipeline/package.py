@@ -16,6 +16,7 @@ from pathlib import Path
 from reelhouse.pipeline import dash, fmp4, playlists, runner
 from reelhouse.pipeline.encode import (
     AUDIO_DIR,
+    FFMPEG_PLAYLIST_NAME,
     PLAYLIST_NAME,
     EncodeSettings,
     ProgressReader,
@@ -62,23 +63,69 @@ def encode_timeout(duration: float | None, factor: float, floor: float) -> float
     return max(floor, (duration or 0.0) * factor)
 
 
+def _without_media_data(path: Path) -> bytes:
+    """A segment file's boxes except ``mdat``, concatenated: all its timing is in them, and the
+    media data (most of the file) is skipped, not read."""
+    kept = bytearray()
+    with path.open("rb") as f:
+        while len(head := f.read(8)) == 8:
+            size, kind, header = int.from_bytes(head[:4], "big"), head[4:8], 8
+            if size == 1:
+                head += f.read(8)
+                size, header = int.from_bytes(head[8:16], "big"), 16
+            elif size == 0:
+                break  # "to the end of the file": only mdat is written so
+            if size < header:
+                raise EncodeFailed(f"Segment {path.name} is malformed")
+            if kind == b"mdat":
+                f.seek(size - header, os.SEEK_CUR)
+            else:
+                kept += head + f.read(size - header)
+    return bytes(kept)
+
+
+def _segment_number(path: Path) -> int:
+    return int(path.stem.removeprefix("seg_"))
+
+
 def _measure(out_dir: Path, name: str, kind: str) -> Rendition:
-    playlist_path = out_dir / name / PLAYLIST_NAME
-    media = playlists.parse_media_playlist(playlist_path.read_text())
-    if media.playlist_type != "VOD" or not media.segments or media.init_uri is None:
+    """Measure one rendition from its files and write its VOD ``index.m3u8``.
+
+    FFmpeg's own list (:data:`FFMPEG_PLAYLIST_NAME`, a one-entry sliding window) only proves the
+    muxer finished (``EXT-X-ENDLIST``) and names the init segment; the segments are the files,
+    each timed by its track fragments."""
+    rendition_dir = out_dir / name
+    try:
+        muxed = playlists.parse_media_playlist((rendition_dir / FFMPEG_PLAYLIST_NAME).read_text())
+    except FileNotFoundError:
+        raise EncodeFailed(f"The {name} rendition has no playlist") from None
+    files = sorted(rendition_dir.glob("seg_*.m4s"), key=_segment_number)
+    if not muxed.ended or muxed.init_uri is None or not files:
         raise EncodeFailed(f"The {name} playlist is incomplete")
-    sizes = [(s.duration, (out_dir / name / s.uri).stat().st_size) for s in media.segments]
-    init = (out_dir / name / media.init_uri).read_bytes()
+    init = (rendition_dir / muxed.init_uri).read_bytes()
+    try:
+        timing = fmp4.track_timing(init)
+        segments = [
+            playlists.MediaSegment(f.name, fmp4.segment_duration(_without_media_data(f), timing))
+            for f in files
+        ]
+    except ValueError as exc:
+        raise EncodeFailed(f"The {name} rendition is unreadable: {exc}") from None
+    (rendition_dir / PLAYLIST_NAME).write_text(
+        playlists.render_media_playlist(
+            muxed.init_uri, segments, independent_segments=kind == "video"
+        )
+    )
+    (rendition_dir / FFMPEG_PLAYLIST_NAME).unlink()
+    sizes = [(s.duration, (rendition_dir / s.uri).stat().st_size) for s in segments]
     return Rendition(
         name=name,
         kind=kind,
         playlist=f"{name}/{PLAYLIST_NAME}",
-        init=f"{name}/{media.init_uri}",
+        init=f"{name}/{muxed.init_uri}",
         codecs=fmp4.codec_string(init),
         bandwidth=playlists.measure_bandwidth(sizes),
-        segments=tuple(
-            playlists.MediaSegment(f"{name}/{s.uri}", s.duration) for s in media.segments
-        ),
+        segments=tuple(playlists.MediaSegment(f"{name}/{s.uri}", s.duration) for s in segments),
         total_bytes=sum(n for _, n in sizes),
     )
 

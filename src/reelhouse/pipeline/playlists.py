@@ -1,4 +1,4 @@
-"""HLS playlists: parsing ffmpeg's media playlists, measuring bit rates, rendering the
+"""HLS playlists: parsing and rendering media playlists, measuring bit rates, rendering the
 multivariant playlist. Pure.
 
 BANDWIDTH is the peak segment bit rate and AVERAGE-BANDWIDTH the average over the whole
@@ -115,6 +115,31 @@ def parse_media_playlist(text: str) -> MediaPlaylist:
             segments.append(MediaSegment(line, pending))
             pending = None
     return MediaPlaylist(init, tuple(segments), ptype, ended)
+
+
+def render_media_playlist(
+    init_uri: str, segments: Sequence[MediaSegment], *, independent_segments: bool
+) -> str:
+    """A VOD media playlist in the form ffmpeg's hls muxer writes one: ``EXT-X-MAP``, one
+    ``EXTINF`` per segment (6 decimals), ``EXT-X-TARGETDURATION`` the longest segment rounded to
+    the nearest second (RFC 8216 4.3.3.1), ``EXT-X-ENDLIST``."""
+    if not segments:
+        raise ValueError("A media playlist needs at least one segment")
+    target = max(1, *(round(s.duration) for s in segments))
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-MEDIA-SEQUENCE:1",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+    ]
+    if independent_segments:
+        lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
+    lines.append(f'#EXT-X-MAP:URI="{init_uri}"')
+    for segment in segments:
+        lines += [f"#EXTINF:{segment.duration:.6f},", segment.uri]
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
 
 
 def measure_bandwidth(segments: Iterable[tuple[float, int]]) -> Bandwidth:

@@ -22,6 +22,20 @@ SRC = Path("/scratch/job/source")
 MakeProbe = Callable[..., ProbeResult]
 
 
+def output_options(argv: list[str]) -> list[list[str]]:
+    """The options of each output (from its first ``-map`` to its path), in order."""
+    outputs, current = [], None
+    for arg in argv:
+        if arg == "-map" and current is None:
+            current = []
+        if current is not None:
+            current.append(arg)
+            if arg.endswith(".m3u8"):
+                outputs.append(current)
+                current = None
+    return outputs
+
+
 def test_argv_is_a_safe_list(make_probe: MakeProbe) -> None:
     probe = make_probe(video={"profile": "Main"})
     argv = transcode_argv("/usr/bin/ffmpeg", SRC, probe, plan_ladder(probe), OUT)
@@ -37,11 +51,27 @@ def test_argv_is_a_safe_list(make_probe: MakeProbe) -> None:
     for flag, value in [
         ("-hls_segment_type", "fmp4"),
         ("-hls_time", "6"),
-        ("-hls_playlist_type", "vod"),
+        ("-hls_init_time", "2"),
+        ("-hls_list_size", "1"),
         ("-hls_flags", "independent_segments+temp_file"),
     ]:
         assert argv[argv.index(flag) + 1] == value
-    assert argv[-1] == "/scratch/job/out/%v/index.m3u8"
+    # one output per rendition, each with its own muxer and directory
+    outputs = [a for a in argv if a.endswith("/ffmpeg.m3u8")]
+    names = ("1080p", "720p", "540p", "360p", "240p", "audio")
+    assert outputs == [f"/scratch/job/out/{n}/ffmpeg.m3u8" for n in names]
+    assert argv[-1] == outputs[-1]
+    assert argv.count("-f") == 1 + len(outputs) and argv.count("-hls_init_time") == len(outputs)
+    inits = [argv[i + 1] for i, a in enumerate(argv) if a == "-hls_fmp4_init_filename"]
+    assert inits == [f"init_{i}.mp4" for i in range(len(names))]
+
+
+def test_uniform_segments_when_the_first_is_not_shorter(make_probe: MakeProbe) -> None:
+    probe = make_probe(video={"profile": "Main"})
+    settings = EncodeSettings(segment_seconds=4, first_segment_seconds=4)
+    argv = transcode_argv("ffmpeg", SRC, probe, plan_ladder(probe), OUT, settings)
+    assert "-hls_init_time" not in argv
+    assert {argv[i + 1] for i, a in enumerate(argv) if a == "-hls_time"} == {"4"}
 
 
 def test_all_rungs_from_one_decode(make_probe: MakeProbe) -> None:
@@ -57,15 +87,29 @@ def test_all_rungs_from_one_decode(make_probe: MakeProbe) -> None:
     )
     argv = transcode_argv("ffmpeg", SRC, probe, plan, OUT, EncodeSettings(preset="faster"))
     assert argv.count("libx264") == 5
-    assert argv[argv.index("-preset:v:3") + 1] == "faster"
-    assert argv[argv.index("-maxrate:v:1") + 1] == "3000k"
-    assert argv[argv.index("-bufsize:v:1") + 1] == "6000k"
-    assert argv[argv.index("-force_key_frames:v:4") + 1] == "expr:gte(t,n_forced*2)"
-    assert argv[argv.index("-sc_threshold:v:0") + 1] == "0"
-    assert argv[argv.index("-var_stream_map") + 1] == (
-        "v:0,agroup:aud,name:1080p v:1,agroup:aud,name:720p v:2,agroup:aud,name:540p "
-        "v:3,agroup:aud,name:360p v:4,agroup:aud,name:240p a:0,agroup:aud,name:audio,default:yes"
-    )
+    outputs = output_options(argv)
+    assert [o[-1].split("/")[-2] for o in outputs] == [
+        "1080p",
+        "720p",
+        "540p",
+        "360p",
+        "240p",
+        "audio",
+    ]
+    assert [o[o.index("-map") + 1] for o in outputs] == [
+        "[v0]",
+        "[v1]",
+        "[v2]",
+        "[v3]",
+        "[v4]",
+        "0:1",
+    ]
+    assert all(o[o.index("-preset:v:0") + 1] == "faster" for o in outputs[:5])
+    assert outputs[1][outputs[1].index("-maxrate:v:0") + 1] == "3000k"
+    assert outputs[1][outputs[1].index("-bufsize:v:0") + 1] == "6000k"
+    assert outputs[4][outputs[4].index("-force_key_frames:v:0") + 1] == "expr:gte(t,n_forced*2)"
+    assert outputs[0][outputs[0].index("-sc_threshold:v:0") + 1] == "0"
+    assert "libx264" not in outputs[5] and not any("-c:a" in o for o in outputs[:5])
     audio = argv[argv.index("-c:a") :]
     assert audio[:10] == [
         "-c:a",
@@ -85,10 +129,11 @@ def test_passthrough_top_rung_is_copied(make_probe: MakeProbe) -> None:
     probe = make_probe()
     plan = plan_ladder(probe)
     argv = transcode_argv("ffmpeg", SRC, probe, plan, OUT)
-    assert argv[argv.index("-c:v:0") + 1] == "copy"
+    outputs = output_options(argv)
+    assert outputs[0][outputs[0].index("-c:v:0") + 1] == "copy"
     maps = [argv[i + 1] for i, a in enumerate(argv) if a == "-map"]
     assert maps == ["0:0", "[v0]", "[v1]", "[v2]", "[v3]", "0:1"]
-    assert argv[argv.index("-force_key_frames:v:1") + 1] == "source"
+    assert all(o[o.index("-force_key_frames:v:0") + 1] == "source" for o in outputs[1:5])
     assert filter_graph(plan).startswith("[0:0]scale=1280:720:")
 
 
@@ -116,11 +161,13 @@ def test_audio_only_and_silent(make_probe: MakeProbe) -> None:
     probe = make_probe(has_video=False)
     argv = transcode_argv("ffmpeg", SRC, probe, plan_ladder(probe), OUT)
     assert "-filter_complex" not in argv
-    assert argv[argv.index("-var_stream_map") + 1] == "a:0,agroup:aud,name:audio,default:yes"
+    [audio] = output_options(argv)
+    assert audio[-1] == "/scratch/job/out/audio/ffmpeg.m3u8" and audio[:2] == ["-map", "0:1"]
     silent = make_probe(audio=False, video={"profile": "Main"}, width=640, height=360)
     argv = transcode_argv("ffmpeg", SRC, silent, plan_ladder(silent), OUT)
-    assert "-an" in argv
-    assert argv[argv.index("-var_stream_map") + 1] == "v:0,name:360p v:1,name:240p"
+    outputs = output_options(argv)
+    assert [o[-1].split("/")[-2] for o in outputs] == ["360p", "240p"]
+    assert "-c:a" not in argv
 
 
 @pytest.mark.parametrize(
@@ -148,13 +195,11 @@ def test_encoder_threads_share_the_cores(make_probe: MakeProbe) -> None:
     plan = plan_ladder(probe)
     argv = transcode_argv("ffmpeg", SRC, probe, plan, OUT, EncodeSettings(cores=16))
     # 1080p keeps x264's own choice; the others get their share of 16 cores by pixel rate.
-    threads = {a: argv[i + 1] for i, a in enumerate(argv) if a.startswith("-threads:v:")}
-    assert threads == {
-        "-threads:v:1": "4",
-        "-threads:v:2": "3",
-        "-threads:v:3": "1",
-        "-threads:v:4": "1",
-    }
+    threads = [
+        next((o[i + 1] for i, a in enumerate(o) if a == "-threads:v:0"), None)
+        for o in output_options(argv)
+    ]
+    assert threads == [None, "4", "3", "1", "1", None]
     two_cores = transcode_argv("ffmpeg", SRC, probe, plan, OUT, EncodeSettings(cores=2))
     assert [two_cores[i + 1] for i, a in enumerate(two_cores) if a.startswith("-threads:v:")] == [
         "1",

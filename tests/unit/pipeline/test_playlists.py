@@ -14,6 +14,7 @@ from reelhouse.pipeline.playlists import (
     VideoVariant,
     measure_bandwidth,
     parse_media_playlist,
+    render_media_playlist,
     render_multivariant,
 )
 
@@ -70,6 +71,22 @@ def test_parse_media_playlist() -> None:
         MediaSegment("seg_00002.m4s", 4.5),
     )
     assert media.duration == 10.5
+
+
+def test_render_media_playlist_as_ffmpeg_writes_one() -> None:
+    segments = parse_media_playlist(FFMPEG_MEDIA).segments
+    text = render_media_playlist("init_0.mp4", segments, independent_segments=True)
+    assert text == FFMPEG_MEDIA
+    audio = render_media_playlist(
+        "init_2.mp4",
+        [MediaSegment("seg_00001.m4s", 2.005), MediaSegment("seg_00002.m4s", 6.49)],
+        independent_segments=False,
+    )
+    # the longest segment rounded to the nearest second; no INDEPENDENT-SEGMENTS for audio
+    assert "#EXT-X-TARGETDURATION:6\n" in audio and "INDEPENDENT" not in audio
+    assert "#EXTINF:2.005000,\nseg_00001.m4s\n" in audio
+    with pytest.raises(ValueError, match="at least one segment"):
+        render_media_playlist("init.mp4", [], independent_segments=True)
 
 
 def test_measure_bandwidth() -> None:
