@@ -14,7 +14,10 @@ median of N rounds reported:
   muxer options;
 * ``passthrough``: ``package.transcode`` on a second source that qualifies for passthrough
   (<= 8 Mbit/s average; checked with ``plan_ladder(...).passthrough_blockers``): the top rung is
-  copied, the other rungs are encoded.
+  copied, the other rungs are encoded;
+* ``uniform`` (only with ``--approaches``): ``pipeline`` with every segment 6 s long
+  (``first_segment_seconds=0``), the segmenting before the short start, to show what the short
+  start changes in the same run.
 
 Both sources are generated once per run with the project's FFmpeg (``locate_ffmpeg()``) from the
 same lavfi mosaic as ``shared/bench/pipeline/make_sources.sh`` (mandelbrot zoom, perlin clouds,
@@ -58,7 +61,9 @@ from reelhouse.pipeline.probe import ProbeResult, probe
 
 REPO = Path(__file__).resolve().parent.parent
 APPROACHES = ("pipeline", "naive", "passthrough")
+OPTIONAL_APPROACHES = ("uniform",)  # only when named in --approaches
 LABELS = {
+    "uniform": "reelhouse `package.transcode`, every rung encoded, uniform 6 s segments",
     "pipeline": "reelhouse `package.transcode`, every rung encoded",
     "naive": "naive: one ffmpeg run per rung, sequential",
     "passthrough": "reelhouse `package.transcode`, top rung passed through",
@@ -187,14 +192,26 @@ def fresh(d: Path) -> Path:
     return d
 
 
-def run_pipeline(ff: str, src: Path, pr: ProbeResult, plan: LadderPlan, out: Path) -> dict:
-    """``package.transcode`` with its defaults (preset, segment length, limits)."""
+def run_pipeline(
+    ff: str,
+    src: Path,
+    pr: ProbeResult,
+    plan: LadderPlan,
+    out: Path,
+    first_segment_seconds: int | None = None,
+) -> dict:
+    """``package.transcode`` with its defaults (preset, segment lengths, limits); the first
+    segment as long as the others when ``first_segment_seconds`` is 0."""
     fresh(out)
     names = [r.name for r in plan.rungs] + ([encode.AUDIO_DIR] if plan.audio else [])
     cpu0 = _children_cpu()
     t0 = time.perf_counter()
     with SegmentWatcher(out, names, t0) as watch:
-        result = asyncio.run(package.transcode(src, pr, plan, out, ffmpeg=ff))
+        result = asyncio.run(
+            package.transcode(
+                src, pr, plan, out, ffmpeg=ff, first_segment_seconds=first_segment_seconds
+            )
+        )
         wall = time.perf_counter() - t0
     return {
         "wall": wall,
@@ -390,6 +407,7 @@ def targets(s: dict) -> list[dict]:
         ("pipeline", TARGET_FIRST_SEGMENT),
         ("passthrough", TARGET_FIRST_SEGMENT_PASSTHROUGH),
         ("naive", TARGET_FIRST_SEGMENT),
+        ("uniform", TARGET_FIRST_SEGMENT),
     ):
         if key in s:
             v = s[key]["first_segment_every_video_rung"]
@@ -437,7 +455,7 @@ def main() -> None:
     if a.quick:
         a.rounds, a.duration = 1, 20.0
     keys = [k for k in a.approaches.split(",") if k]
-    if unknown := set(keys) - set(APPROACHES):
+    if unknown := set(keys) - set(APPROACHES) - set(OPTIONAL_APPROACHES):
         sys.exit(f"unknown approaches: {', '.join(sorted(unknown))}")
 
     ff = locate_ffmpeg()
@@ -457,8 +475,14 @@ def main() -> None:
             "pipeline": plan_ladder(probes["encode"], allow_passthrough=False),
             "naive": plan_ladder(probes["encode"], allow_passthrough=False),
             "passthrough": plan_ladder(probes["passthrough"]),
+            "uniform": plan_ladder(probes["encode"], allow_passthrough=False),
         }
-        approach_source = {"pipeline": "encode", "naive": "encode", "passthrough": "passthrough"}
+        approach_source = {
+            "pipeline": "encode",
+            "naive": "encode",
+            "passthrough": "passthrough",
+            "uniform": "encode",
+        }
         blockers_pt = plans["passthrough"].passthrough_blockers
         if blockers_pt or not plans["passthrough"].rungs[0].passthrough:
             sys.exit(f"the passthrough source does not qualify: {blockers_pt}")
@@ -500,7 +524,16 @@ def main() -> None:
                 naive_argv(ff, paths["encode"], probes["encode"], plan, r, out_root / "naive")
                 for r in plan.rungs
             ],
+            "uniform": encode.transcode_argv(
+                ff,
+                paths["encode"],
+                probes["encode"],
+                plan,
+                out_root / "uniform",
+                encode.EncodeSettings(first_segment_seconds=0),
+            ),
         }
+        commands = {k: v for k, v in commands.items() if k in keys}
 
         samples: dict[str, list[dict]] = {k: [] for k in keys}
         outputs: dict[str, Any] = {}
@@ -513,7 +546,8 @@ def main() -> None:
                 if key == "naive":
                     r = run_naive(ff, src, pr, plans[key], out)
                 else:
-                    r = run_pipeline(ff, src, pr, plans[key], out)
+                    first = 0 if key == "uniform" else None
+                    r = run_pipeline(ff, src, pr, plans[key], out, first_segment_seconds=first)
                 samples[key].append(r)
                 last = max(r["first_segment"].values(), default=float("nan"))
                 print(

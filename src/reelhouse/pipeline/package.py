@@ -7,6 +7,7 @@ Layout under ``out_dir``: ``{rung}/index.m3u8`` + init + ``seg_NNNNN.m4s`` per v
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -205,10 +206,12 @@ async def transcode(
     min_timeout: float = 120.0,
     limits: runner.ResourceLimits | None = None,
     on_progress: Callable[[float], None] | None = None,
+    first_segment_seconds: int | None = None,
 ) -> PackageResult:
     """Encode ``source`` per ``plan`` into ``out_dir`` (created; should be empty) and write the
     manifests. Raises :class:`EncodeFailed` or ``ProcessTimeout``; a cancelled await kills
-    FFmpeg's process group."""
+    FFmpeg's process group. ``first_segment_seconds`` overrides :class:`EncodeSettings`' short
+    start (0: every segment as long)."""
     if not plan.rungs and plan.audio is None:
         raise EncodeFailed("The plan has nothing to encode")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -216,6 +219,8 @@ async def transcode(
         (out_dir / name).mkdir(exist_ok=True)
     timeout = encode_timeout(probe.duration, timeout_factor, min_timeout)
     settings = EncodeSettings(preset=preset, cores=os.cpu_count())
+    if first_segment_seconds is not None:
+        settings = dataclasses.replace(settings, first_segment_seconds=first_segment_seconds)
     argv = transcode_argv(ffmpeg, source, probe, plan, out_dir, settings)
     reader = ProgressReader(probe.duration)
 
