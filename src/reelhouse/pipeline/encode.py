@@ -230,7 +230,8 @@ def transcode_argv(
         if settings.cores
         else [None] * len(encoded_rungs)
     )
-    shared = _NO_EXTRAS + (["-threads", str(settings.threads)] if settings.threads else [])
+    threads_all = [] if settings.threads is None else ["-threads", str(settings.threads)]
+    shared = _NO_EXTRAS + threads_all
     encoded = 0
     for i, rung in enumerate(plan.rungs):
         if rung.passthrough:

@@ -35,22 +35,32 @@ def avc_codec_from_profile(profile: str | None, level: int | None) -> str:
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"mvex", b"moof", b"traf"}
 
 
+def box_header(head: bytes, available: int) -> tuple[bytes, int, int] | None:
+    """``(type, header length, box size)`` from the first bytes of a box (8, or 16 when the size
+    is 64-bit), ``available`` being the bytes from the box's start to the end of what contains
+    it (a size of 0 means all of them). ``None`` when the header is cut short or the box is
+    smaller than its header or larger than ``available``."""
+    if len(head) < 8 or available < 8:
+        return None
+    size, kind, header = _u32(head, 0), head[4:8], 8
+    if size == 1:
+        if len(head) < 16:
+            return None
+        size, header = int.from_bytes(head[8:16], "big"), 16
+    elif size == 0:
+        size = available
+    if size < header or size > available:
+        return None
+    return kind, header, size
+
+
 def _boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
     """``(type, payload start, box end)`` of each box in ``data[start:end]``; stops at a
     truncated or malformed box."""
     end = len(data) if end is None else end
     at = start
-    while at + 8 <= end:
-        size, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8]
-        header = 8
-        if size == 1:
-            if at + 16 > end:
-                return
-            size, header = int.from_bytes(data[at + 8 : at + 16], "big"), 16
-        elif size == 0:
-            size = end - at
-        if size < header or at + size > end:
-            return
+    while (found := box_header(data[at : at + 16], end - at)) is not None:
+        kind, header, size = found
         yield kind, at + header, at + size
         at += size
 

@@ -69,19 +69,18 @@ def _without_media_data(path: Path) -> bytes:
     media data (most of the file) is skipped, not read."""
     kept = bytearray()
     with path.open("rb") as f:
-        while len(head := f.read(8)) == 8:
-            size, kind, header = int.from_bytes(head[:4], "big"), head[4:8], 8
-            if size == 1:
-                head += f.read(8)
-                size, header = int.from_bytes(head[8:16], "big"), 16
-            elif size == 0:
-                break  # "to the end of the file": only mdat is written so
-            if size < header:
+        total = os.fstat(f.fileno()).st_size
+        at = 0
+        while at < total:
+            f.seek(at)
+            found = fmp4.box_header(f.read(16), total - at)
+            if found is None:
                 raise EncodeFailed(f"Segment {path.name} is malformed")
-            if kind == b"mdat":
-                f.seek(size - header, os.SEEK_CUR)
-            else:
-                kept += head + f.read(size - header)
+            kind, _, size = found
+            if kind != b"mdat":
+                f.seek(at)
+                kept += f.read(size)
+            at += size
     return bytes(kept)
 
 

@@ -1,12 +1,16 @@
-"""Timing media segments from their track fragments (synthetic boxes, byte for byte)."""
+"""Timing media segments from their track fragments (synthetic boxes, byte for byte), and the
+packager timing a rendition from its files."""
 
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import pytest
 
-from reelhouse.pipeline.fmp4 import TrackTiming, segment_duration, track_timing
+from reelhouse.pipeline import package
+from reelhouse.pipeline.errors import EncodeFailed
+from reelhouse.pipeline.fmp4 import TrackTiming, box_header, segment_duration, track_timing
 
 
 def box(kind: bytes, *payload: bytes) -> bytes:
@@ -106,3 +110,58 @@ def test_64_bit_box_sizes() -> None:
     payload = full(b"mfhd", 0, 0, struct.pack(">I", 1)) + traf(trun_with_durations([1000] * 4))
     large = struct.pack(">I", 1) + b"moof" + struct.pack(">Q", 16 + len(payload)) + payload
     assert segment_duration(large, TrackTiming(1, 1000, 0)) == pytest.approx(4.0)
+
+
+def test_box_headers() -> None:
+    assert box_header(struct.pack(">I", 24) + b"moof", 100) == (b"moof", 8, 24)
+    large = struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 1 << 33)
+    assert box_header(large, 1 << 34) == (b"mdat", 16, 1 << 33)
+    # size 0: the box runs to the end of what contains it
+    assert box_header(struct.pack(">I", 0) + b"mdat", 500) == (b"mdat", 8, 500)
+    assert box_header(b"\0\0\0", 100) is None  # cut short
+    assert box_header(large[:12], 1 << 34) is None  # the 64-bit size cut short
+    assert box_header(struct.pack(">I", 4) + b"free", 100) is None  # smaller than its header
+    assert box_header(struct.pack(">I", 200) + b"moof", 100) is None  # past the container's end
+
+
+def rendition(out: Path, segments: list[bytes], *, ended: bool = True) -> Path:
+    """A rendition directory as FFmpeg leaves it: init, segments, its one-entry list."""
+    d = out / "360p"
+    d.mkdir()
+    (d / "init_0.mp4").write_bytes(init(15360))
+    for i, data in enumerate(segments, 1):
+        (d / f"seg_{i:05d}.m4s").write_bytes(data)
+    last = f"seg_{len(segments):05d}.m4s"
+    listing = f'#EXTM3U\n#EXT-X-MAP:URI="init_0.mp4"\n#EXTINF:1.000000,\n{last}\n'
+    (d / "ffmpeg.m3u8").write_text(listing + ("#EXT-X-ENDLIST\n" if ended else ""))
+    return d
+
+
+def test_a_rendition_is_timed_from_its_segment_files(tmp_path: Path) -> None:
+    two_s, one_s = (segment(traf(trun_with_durations([512] * n))) for n in (60, 30))
+    d = rendition(tmp_path, [two_s, one_s])
+    measured = package._measure(tmp_path, "360p", "video")
+    assert [(s.uri, s.duration) for s in measured.segments] == [
+        ("360p/seg_00001.m4s", 2.0),
+        ("360p/seg_00002.m4s", 1.0),
+    ]
+    assert measured.init == "360p/init_0.mp4"
+    text = (d / "index.m3u8").read_text()
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.endswith("#EXT-X-ENDLIST\n")
+    assert "#EXTINF:2.000000,\nseg_00001.m4s\n#EXTINF:1.000000,\nseg_00002.m4s\n" in text
+    assert not (d / "ffmpeg.m3u8").exists()
+
+
+def test_unfinished_or_broken_renditions_fail_clearly(tmp_path: Path) -> None:
+    whole = segment(traf(trun_with_durations([512] * 60)))
+    (tmp_path / "a").mkdir()
+    rendition(tmp_path / "a", [whole], ended=False)
+    with pytest.raises(EncodeFailed, match="The 360p playlist is incomplete"):
+        package._measure(tmp_path / "a", "360p", "video")
+    (tmp_path / "b").mkdir()
+    rendition(tmp_path / "b", [whole[:-10]])  # the media data cut short
+    with pytest.raises(EncodeFailed, match=r"Segment seg_00001\.m4s is malformed"):
+        package._measure(tmp_path / "b", "360p", "video")
+    (tmp_path / "c" / "360p").mkdir(parents=True)
+    with pytest.raises(EncodeFailed, match="The 360p rendition has no playlist"):
+        package._measure(tmp_path / "c", "360p", "video")
