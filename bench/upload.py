@@ -12,7 +12,10 @@ One run measures, side by side and on the same disk:
 
 Tests per server: one upload in 8 MiB PATCHes, the same upload as one PATCH, N concurrent uploads
 in 8 MiB PATCHes. Plus a reelhouse-only memory test: M concurrent uploads (8 MiB PATCHes, fsync
-off) with peak RSS sampled every 10 ms. Every stored file is checked by sha256 against its source.
+off) with peak RSS sampled every 10 ms, on each of ``--memory-servers``: the lean upload node
+(``reelhouse-node``: ``serve --uploads-only``, the process that serves uploads where they are
+heavy) and the all-in-one web process (``reelhouse-nofsync``: ``serve --no-worker``). Every
+stored file is checked by sha256 against its source.
 
 The order of the servers rotates each round; the table shows medians over rounds. MB = 10^6 bytes.
 RSS is the server process plus its children; reelhouse's embedded PostgreSQL is daemonized by
@@ -61,6 +64,7 @@ TARGET_PEAK_RSS_MIB = 100.0
 
 NODE_PACKAGES = ("@tus/server", "@tus/file-store")
 SERVERS = ("reelhouse-nofsync", "reelhouse-fsync", "node-tus")
+MEMORY_SERVERS = ("reelhouse-node", "reelhouse-nofsync")
 TEST_LABELS = {
     "single-8m": "one upload, 8 MiB PATCHes",
     "single-whole": "one upload, one PATCH",
@@ -123,7 +127,9 @@ class Server:
 
 
 class Reelhouse(Server):
-    def __init__(self, name: str, fsync: bool, data_dir: Path, exe: str, log: Path) -> None:
+    def __init__(
+        self, name: str, fsync: bool, data_dir: Path, exe: str, log: Path, args: list[str]
+    ) -> None:
         self.name, self.data_dir, self.log = name, data_dir, log
         port = free_port()
         env = dict(os.environ)
@@ -139,7 +145,7 @@ class Reelhouse(Server):
         env.pop("REELHOUSE_DATABASE_URL", None)
         with open(log, "ab") as err:
             self.proc = subprocess.Popen(
-                [exe, "serve", "--no-worker"],
+                [exe, "serve", *args],
                 env=env,
                 stdout=err,
                 stderr=subprocess.STDOUT,
@@ -404,12 +410,14 @@ class Bench:
         log = self.work / f"{name}.log"
         server: Server
         if name.startswith("reelhouse"):
-            fsync = name == "reelhouse-fsync"
-            data = self.work / f"data-{'fsync' if fsync else 'nofsync'}"
+            node = name == "reelhouse-node"
+            fsync = name == "reelhouse-fsync" or (node and self.a.memory_fsync)
+            data = self.work / f"data-{name.removeprefix('reelhouse-')}"
+            args = ["--uploads-only"] if node else ["--no-worker"]
             # The tree may be mid-edit on a shared machine: retry a failed start a few times.
             for attempt in range(1, 5):
                 try:
-                    server = Reelhouse(name, fsync, data, self.a.reelhouse, log)
+                    server = Reelhouse(name, fsync, data, self.a.reelhouse, log, args)
                     break
                 except RuntimeError as exc:
                     if attempt == 4:
@@ -485,12 +493,19 @@ class Bench:
         return server
 
     def run_memory(self, rnd: int) -> None:
-        name = "reelhouse-fsync" if self.a.memory_fsync else "reelhouse-nofsync"
-        server = self.start(name)
-        try:
-            server = self.measure_retry(rnd, server, "memory", self.mem_n, self.mem_size, CHUNK)
-        finally:
-            self.stop(server)
+        for name in self.memory_servers():
+            server = self.start(name)
+            try:
+                size = self.mem_size
+                server = self.measure_retry(rnd, server, "memory", self.mem_n, size, CHUNK)
+            finally:
+                self.stop(server)
+
+    def memory_servers(self) -> list[str]:
+        names = [s for s in self.a.memory_servers.split(",") if s]
+        if self.a.memory_fsync:
+            names = ["reelhouse-fsync" if n == "reelhouse-nofsync" else n for n in names]
+        return names
 
     def run_dd(self, rnd: int) -> None:
         store = self.work / "store-dd"
@@ -585,8 +600,6 @@ def summarize(raw: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]
     )
     r2 = ratio(("reelhouse-fsync", "single-whole"), dd_sync, by_round("dd", None, "dd-fdatasync"))
     r3 = ratio(("reelhouse-fsync", "single-8m"), dd_sync, by_round("dd", None, "dd-fdatasync"))
-    mem = [r["peak_rss_MiB"] for r in raw if r.get("test") == "memory" and r.get("MBps")]
-    mem_ok = all(r.get("sha256_ok") for r in raw if r.get("test") == "memory")
     targets = [
         {
             "name": "reelhouse (no fsync, 8 MiB PATCHes) / node-tus (8 MiB PATCHes)",
@@ -607,14 +620,18 @@ def summarize(raw: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]
             "pass": None if r3["value"] is None else r3["value"] >= TARGET_FSYNC_VS_DD,
         },
     ]
-    if mem:
+    for server in dict.fromkeys(r["server"] for r in raw if r.get("test") == "memory"):
+        runs = [r for r in raw if r.get("test") == "memory" and r["server"] == server]
+        mem = [r["peak_rss_MiB"] for r in runs if r.get("MBps")]
+        if not mem:
+            continue
         targets.append(
             {
-                "name": f"reelhouse peak RSS, memory test ({meta.get('memory_test', '')}), MiB",
+                "name": f"{server} peak RSS, memory test ({meta.get('memory_test', '')}), MiB",
                 "target": f"<= {TARGET_PEAK_RSS_MIB:g}",
                 "value": max(mem),
                 "per_round": mem,
-                "pass": max(mem) <= TARGET_PEAK_RSS_MIB and mem_ok,
+                "pass": max(mem) <= TARGET_PEAK_RSS_MIB and all(r.get("sha256_ok") for r in runs),
             }
         )
     return {"targets": targets}
@@ -712,6 +729,11 @@ def main() -> None:
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--no-memory", action="store_true", help="skip the memory test")
     ap.add_argument("--memory-fsync", action="store_true", help="memory test with fsync on")
+    ap.add_argument(
+        "--memory-servers",
+        default=",".join(MEMORY_SERVERS),
+        help="which reelhouse processes take the memory test (each its own start)",
+    )
     ap.add_argument("--json", default=None, metavar="OUT", help="write raw results here")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (sources, data)")
     ap.add_argument("--report", default=None, metavar="JSON", help="only print a saved table")
@@ -724,6 +746,7 @@ def main() -> None:
 
     a.shared = str(Path(a.shared).resolve())
     unknown = {s for s in a.servers.split(",") if s} - set(SERVERS)
+    unknown |= {s for s in a.memory_servers.split(",") if s} - set(MEMORY_SERVERS)
     if unknown:
         sys.exit(f"unknown servers: {', '.join(sorted(unknown))}")
     driver = load_driver(Path(a.shared))

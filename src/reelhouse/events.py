@@ -18,6 +18,9 @@ ASSET_WARNING: Final = "video.asset.warning"
 ASSET_STATIC_RENDITION_READY: Final = "video.asset.static_rendition.ready"
 ASSET_TRACK_READY: Final = "video.asset.track.ready"
 
+# The job that delivers the outbox; appending an event defers one (one waiting is enough).
+DISPATCH_TASK: Final = "reelhouse.dispatch_outbox"
+
 OBJECT_UPLOAD: Final = "upload"
 OBJECT_ASSET: Final = "asset"
 

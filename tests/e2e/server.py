@@ -30,6 +30,7 @@ class ServerProcess:
     database_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -57,7 +58,7 @@ class ServerProcess:
     def start(self, *, timeout: float = 60.0) -> ServerProcess:
         log = open(self.data_dir / f"serve-{self.port}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reelhouse", "serve"],
+            [sys.executable, "-m", "reelhouse", "serve", *self.args],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -3,44 +3,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reelhouse.errors import Unauthorized
-from reelhouse.media.tokens import Principal, authenticate
+from reelhouse.media.principals import Principal, parse_authorization
+from reelhouse.media.tokens import authenticate
 
-_MAX_HEADER = 4096
-
-
-def _b64_pair(value: str) -> tuple[str, str] | None:
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    token_id, sep, secret = decoded.partition(":")
-    return (token_id, secret) if sep and token_id and secret else None
-
-
-def parse_authorization(header: str | None) -> tuple[str, str]:
-    """``(token_id, secret)`` from an Authorization header value, else ``Unauthorized``."""
-    if not header or len(header) > _MAX_HEADER:
-        raise Unauthorized()
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    pair: tuple[str, str] | None = None
-    if scheme.lower() == "basic":
-        pair = _b64_pair(value)
-    elif scheme.lower() == "bearer":
-        token_id, sep, secret = value.partition(":")
-        pair = (token_id, secret) if sep and token_id and secret else _b64_pair(value)
-    if pair is None:
-        raise Unauthorized()
-    return pair
+__all__ = ["parse_authorization", "principal_dependency", "principal_from_headers"]
 
 
 async def principal_from_headers(

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from reelhouse.web.passwords import MIN_LENGTH, hash_password
-
 
 def admin_password(
     stdin: Annotated[
@@ -18,6 +16,8 @@ def admin_password(
     ] = False,
 ) -> None:
     """Print the scrypt hash of a password to set as REELHOUSE_ADMIN_PASSWORD."""
+    from reelhouse.web.passwords import MIN_LENGTH, hash_password
+
     if stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

@@ -9,19 +9,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
 
 from reelhouse.config import Settings, load_settings
-from reelhouse.db.engine import create_engine
 from reelhouse.logs import configure_logging
-from reelhouse.pipeline.errors import PipelineError
-from reelhouse.pipeline.ffmpeg import locate_ffmpeg, query_ffmpeg
-from reelhouse.server.health import storage_round_trip
+
+# The database driver, FFmpeg probing and the server's storage check load when a check runs, so
+# the CLI (and a server process started through it) does not pay for them at import.
 
 WANTED_ENCODERS = ("libx264", "aac", "libx265", "libsvtav1", "mjpeg", "libwebp", "gif")
 
 
 async def _ffmpeg_rows(settings: Settings) -> list[tuple[str, bool, str]]:
+    from reelhouse.pipeline.errors import PipelineError
+    from reelhouse.pipeline.ffmpeg import locate_ffmpeg, query_ffmpeg
+
     try:
         info = await query_ffmpeg(locate_ffmpeg(settings.ffmpeg))
     except PipelineError as exc:
@@ -45,6 +46,10 @@ def _pyav_row() -> tuple[str, bool, str]:
 
 
 async def _database_row(url: str) -> tuple[str, bool, str]:
+    from sqlalchemy import text
+
+    from reelhouse.db.engine import create_engine
+
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
@@ -57,6 +62,8 @@ async def _database_row(url: str) -> tuple[str, bool, str]:
 
 
 def _storage_row(settings: Settings) -> tuple[str, bool, str]:
+    from reelhouse.server.health import storage_round_trip
+
     try:
         storage_round_trip(settings.uploads_dir)
     except OSError as exc:
@@ -68,7 +75,7 @@ def doctor(
     data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
 ) -> None:
     """Check FFmpeg and its encoders, PyAV, the database and the storage round trip."""
-    from reelhouse.cli.runtime import database
+    from reelhouse.cli.serving import database
 
     settings = load_settings(data_dir=data_dir)
     configure_logging("warning", settings.log_format)

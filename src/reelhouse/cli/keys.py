@@ -12,17 +12,19 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.cli.runtime import in_default_environment
-from reelhouse.delivery import tokens
 from reelhouse.errors import InvalidParameters
-from reelhouse.media import signing_keys
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+# The database, the server runtime and the signing libraries load inside each command, so the
+# CLI (and a server process started through it) does not pay for them at import.
 
 app = typer.Typer(help="Manage signing keys for signed playback.", no_args_is_help=True)
 DataDir = Annotated[Path | None, typer.Option("--data-dir")]
@@ -42,6 +44,9 @@ def create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a key; its private key is printed once (base64 of the PEM) and never stored."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.media import signing_keys
+
     private_pem, public_pem = signing_keys.generate_key_pair()
 
     async def work(session: AsyncSession, environment_id: str) -> dict[str, Any]:
@@ -61,6 +66,8 @@ def create(
 @app.command("list")
 def list_(data_dir: DataDir = None) -> None:
     """List live keys, newest first."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.media import signing_keys
 
     async def work(session: AsyncSession, environment_id: str) -> list[dict[str, Any]]:
         rows = await signing_keys.list_signing_keys(session, environment_id, 1000, 1)
@@ -76,6 +83,8 @@ def list_(data_dir: DataDir = None) -> None:
 @app.command()
 def rm(key_id: str, data_dir: DataDir = None) -> None:
     """Delete a key: tokens it signed stop playing within a few seconds."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.media import signing_keys
 
     async def work(session: AsyncSession, environment_id: str) -> None:
         await signing_keys.delete_signing_key(session, environment_id, key_id, now=_now())
@@ -93,6 +102,8 @@ def parse_duration(value: str) -> int:
 
 
 def _private_key(key_file: Path | None, private_key: str | None) -> bytes:
+    from reelhouse.media import signing_keys
+
     if key_file is not None:
         return key_file.read_bytes()
     if not private_key:
@@ -135,6 +146,9 @@ def sign(
     ] = None,
 ) -> None:
     """Print a signed playback token (JWT, RS256) for PLAYBACK_ID; use it as ``?token=``."""
+    from reelhouse.delivery import tokens
+    from reelhouse.media import signing_keys
+
     if aud not in tokens.AUDIENCES:
         raise typer.BadParameter(f"--aud must be one of {', '.join(tokens.AUDIENCES)}")
     if not key_id:

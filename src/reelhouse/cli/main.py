@@ -47,19 +47,32 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Serve HTTP only; run `reelhouse worker` apart.")
     ] = False,
+    uploads_only: Annotated[
+        bool,
+        typer.Option(
+            "--uploads-only",
+            help="A lean upload node: only /upload/ and /files/ (and health, metrics), no "
+            "worker; route those paths to it and the rest to web nodes.",
+        ),
+    ] = False,
 ) -> None:
     """Start the web server (and a job worker) on one machine."""
-    from reelhouse.cli.runtime import serve as run
-
     settings = load_settings(data_dir=data_dir, host=host, port=port)
     configure_logging(settings.log_level, settings.log_format)
+    if uploads_only:
+        from reelhouse.cli.uploads_node import serve_uploads  # loads no SQLAlchemy or FastAPI
+
+        run_on_uvloop(serve_uploads(settings))
+        return
+    from reelhouse.cli.runtime import serve as run
+
     run_on_uvloop(run(settings, with_worker=not no_worker))
 
 
 @app.command()
 def worker(data_dir: DataDir = None) -> None:
     """Run a job worker alone (scaled-out deployments)."""
-    from reelhouse.cli.runtime import database
+    from reelhouse.cli.serving import database
     from reelhouse.worker.main import run_embedded_worker
 
     settings = load_settings(data_dir=data_dir)
@@ -71,7 +84,8 @@ def worker(data_dir: DataDir = None) -> None:
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Apply database migrations and exit."""
-    from reelhouse.cli.runtime import database, prepare
+    from reelhouse.cli.runtime import prepare
+    from reelhouse.cli.serving import database
 
     settings = load_settings(data_dir=data_dir)
     configure_logging(settings.log_level, settings.log_format)

@@ -4,20 +4,16 @@ server and, unless told otherwise, a job worker in the same event loop."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelhouse.cli.serving import database, serve_until_stopped
 from reelhouse.config import Settings, load_settings
-from reelhouse.db.embedded import EmbeddedPostgres
 from reelhouse.db.engine import create_engine, session_factory
 from reelhouse.errors import Unavailable
 from reelhouse.logs import configure_logging, get_logger
@@ -31,36 +27,6 @@ from reelhouse.webhooks import ensure_default_endpoint
 log = get_logger("reelhouse.runtime")
 MIGRATE_TIMEOUT = 600.0
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Database:
-    url: str
-    embedded: EmbeddedPostgres | None
-
-
-@contextlib.contextmanager
-def database(settings: Settings, *, owner: bool = False) -> Iterator[Database]:
-    """The configured database, or an embedded PostgreSQL in ``<data-dir>/pg``.
-
-    An ``owner`` (``serve``, ``worker``) stops the embedded server on exit, even one it adopted
-    after a crash; a one-shot command (``tokens``, ``migrate``, ``doctor``) stops it only if it
-    started it, so it never pulls the database from under a running server.
-    """
-    if settings.database_url:
-        yield Database(settings.database_url, None)
-        return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    embedded = EmbeddedPostgres()
-    was_running = EmbeddedPostgres.is_running(settings.pg_dir)
-    url = embedded.start(settings.pg_dir)
-    log.info("db.embedded_started", pg_dir=str(settings.pg_dir), adopted=was_running)
-    try:
-        yield Database(url, embedded)
-    finally:
-        if owner or not was_running:
-            embedded.stop()
-            log.info("db.embedded_stopped")
 
 
 async def migrate_in_child(url: str) -> None:
@@ -115,42 +81,13 @@ async def serve(settings: Settings, *, with_worker: bool) -> None:
         created = await prepare(settings, db.url)
         metrics = Metrics()
         app = create_app(settings, db.url, metrics=metrics)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            log_config=None,
-            access_log=False,
-            timeout_keep_alive=30,
-            timeout_graceful_shutdown=10,
-        )
-        server = uvicorn.Server(config)
-        announce(settings, created)
-        tasks = [asyncio.create_task(server.serve(), name="web")]
+        beside = {}
         if with_worker:
             from reelhouse.worker.main import run_embedded_worker  # not loaded by web-only nodes
 
-            worker = run_embedded_worker(settings, db.url, metrics=metrics)
-            tasks.append(asyncio.create_task(worker, name="worker"))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, _stop, server, tasks)
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        _stop(server, tasks)
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-
-
-def _stop(server: uvicorn.Server, tasks: list[asyncio.Task[None]]) -> None:
-    server.should_exit = True
-    for task in tasks:
-        if task.get_name() == "worker":
-            task.cancel()
+            beside["worker"] = run_embedded_worker(settings, db.url, metrics=metrics)
+        announce(settings, created)
+        await serve_until_stopped(app, settings, beside=beside)
 
 
 def in_default_environment(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.cli.runtime import in_default_environment
-from reelhouse.media import tokens as token_cases
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+# The database and the server runtime load inside each command, so the CLI (and a server process
+# started through it) does not pay for them at import.
 
 app = typer.Typer(help="Manage API access tokens.", no_args_is_help=True)
 ALL_PERMISSIONS = ["video:read", "video:write", "system:read", "system:write", "data:read"]
@@ -33,6 +35,9 @@ def create(
     if unknown:
         raise typer.BadParameter(f"unknown permission(s) {unknown}; choose from {ALL_PERMISSIONS}")
 
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.media import tokens as token_cases
+
     async def work(session: AsyncSession, environment_id: str) -> str:
         token, secret = await token_cases.create_token(session, environment_id, name, permissions)
         return f"{token.id}:{secret}"
@@ -43,6 +48,8 @@ def create(
 @app.command("list")
 def list_(data_dir: DataDir = None) -> None:
     """List tokens (never their secrets)."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.media import tokens as token_cases
 
     async def work(session: AsyncSession, environment_id: str) -> list[list[str]]:
         return [
@@ -66,6 +73,8 @@ def list_(data_dir: DataDir = None) -> None:
 @app.command()
 def revoke(token_id: str, data_dir: DataDir = None) -> None:
     """Revoke a token at once."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.media import tokens as token_cases
 
     async def work(session: AsyncSession, environment_id: str) -> None:
         await token_cases.revoke_token(session, environment_id, token_id)

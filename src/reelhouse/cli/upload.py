@@ -6,9 +6,8 @@ import base64
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
-import httpx
 import typer
 from rich.progress import (
     BarColumn,
@@ -18,6 +17,11 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+
+# httpx loads when an upload starts, so the CLI (and a server process started through it) does
+# not pay for it at import.
+if TYPE_CHECKING:
+    import httpx
 
 TUS = {"Tus-Resumable": "1.0.0"}
 PIECE = 1 << 20
@@ -51,6 +55,8 @@ def upload(
     """Upload FILE through the tus endpoint /files/, resuming after network errors."""
     if not token_id or not token_secret:
         raise typer.BadParameter("set --token-id/--token-secret or REELHOUSE_TOKEN_ID/_SECRET")
+    import httpx
+
     size = file.stat().st_size
     auth = (token_id, token_secret)
     with httpx.Client(base_url=server, auth=auth, timeout=httpx.Timeout(60.0)) as client:

@@ -6,22 +6,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.cli.runtime import in_default_environment
-from reelhouse.outbound import Policy
-from reelhouse.webhooks import endpoints
-from reelhouse.webhooks.dispatch import replay_event
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+# The database, the server runtime and the outbound HTTP guard load inside each command, so the
+# CLI (and a server process started through it) does not pay for them at import.
 
 app = typer.Typer(help="Manage webhook endpoints.", no_args_is_help=True)
 DataDir = Annotated[Path | None, typer.Option("--data-dir")]
-# The operator types these URLs; the guard still refuses metadata and reserved addresses.
-_OPERATOR_POLICY = Policy(allow_private=True)
 
 
 def _now() -> datetime:
@@ -35,9 +33,15 @@ def add(
     data_dir: DataDir = None,
 ) -> None:
     """Add an endpoint; its signing secret is printed once."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.outbound import Policy
+    from reelhouse.webhooks import endpoints
+
+    # The operator types these URLs; the guard still refuses metadata and reserved addresses.
+    operator_policy = Policy(allow_private=True)
 
     async def work(session: AsyncSession, environment_id: str) -> dict[str, Any]:
-        checked = await endpoints.validate_url(url, _OPERATOR_POLICY)
+        checked = await endpoints.validate_url(url, operator_policy)
         row = await endpoints.create_endpoint(
             session, environment_id, checked, now=_now(), enabled=not disabled
         )
@@ -51,6 +55,8 @@ def add(
 @app.command("list")
 def list_(data_dir: DataDir = None) -> None:
     """List endpoints (never their secrets)."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.webhooks import endpoints
 
     async def work(session: AsyncSession, environment_id: str) -> list[dict[str, Any]]:
         rows = await endpoints.list_endpoints(session, environment_id)
@@ -71,6 +77,8 @@ def list_(data_dir: DataDir = None) -> None:
 @app.command()
 def rm(webhook_id: str, data_dir: DataDir = None) -> None:
     """Remove an endpoint and its delivery log."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.webhooks import endpoints
 
     async def work(session: AsyncSession, environment_id: str) -> None:
         await endpoints.delete_endpoint(session, environment_id, webhook_id)
@@ -82,6 +90,9 @@ def rm(webhook_id: str, data_dir: DataDir = None) -> None:
 @app.command()
 def replay(event_id: str, data_dir: DataDir = None) -> None:
     """Send an event again to every enabled endpoint."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.webhooks import endpoints
+    from reelhouse.webhooks.dispatch import replay_event
 
     async def work(session: AsyncSession, environment_id: str) -> int:
         parsed = endpoints.parse_event_id(event_id)
@@ -99,6 +110,8 @@ def deliveries(
     data_dir: DataDir = None,
 ) -> None:
     """Show an endpoint's recent deliveries, newest first."""
+    from reelhouse.cli.runtime import in_default_environment
+    from reelhouse.webhooks import endpoints
 
     async def work(session: AsyncSession, environment_id: str) -> list[dict[str, Any]]:
         records = await endpoints.list_deliveries(session, environment_id, webhook_id, limit)

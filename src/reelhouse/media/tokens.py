@@ -3,52 +3,48 @@ the first-start bootstrap."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.db.models import AccessToken
-from reelhouse.errors import ConfigError, Forbidden, InvalidParameters, NotFound, Unauthorized
+from reelhouse.errors import ConfigError, InvalidParameters, NotFound, Unauthorized
 from reelhouse.ids import RandomBytes, new_id, new_secret
 from reelhouse.media.environments import ensure_environment_row
+from reelhouse.media.principals import (
+    ALL_PERMISSIONS,
+    DATA_READ,
+    LAST_USED_RESOLUTION,
+    SYSTEM_READ,
+    SYSTEM_WRITE,
+    VIDEO_READ,
+    VIDEO_WRITE,
+    Principal,
+    hash_secret,
+    secret_matches,
+)
 
-VIDEO_READ: Final = "video:read"
-VIDEO_WRITE: Final = "video:write"
-SYSTEM_READ: Final = "system:read"
-SYSTEM_WRITE: Final = "system:write"
-DATA_READ: Final = "data:read"
-ALL_PERMISSIONS: Final = (VIDEO_READ, VIDEO_WRITE, SYSTEM_READ, SYSTEM_WRITE, DATA_READ)
+__all__ = [
+    "ALL_PERMISSIONS",
+    "DATA_READ",
+    "SYSTEM_READ",
+    "SYSTEM_WRITE",
+    "VIDEO_READ",
+    "VIDEO_WRITE",
+    "Principal",
+    "authenticate",
+    "bootstrap",
+    "create_token",
+    "hash_secret",
+    "list_tokens",
+    "revoke_token",
+]
 
-LAST_USED_RESOLUTION: Final = timedelta(minutes=1)
 _BOOTSTRAP_LOCK: Final = 0x7268626F6F74  # "rhboot": serialises first starts of several nodes
-# Hashed for unknown token ids so a miss costs the same as a wrong secret.
-_DUMMY_HASH: Final = hashlib.sha256(b"reelhouse-unknown-token").hexdigest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: an authenticated token, its environment and what it may do."""
-
-    environment_id: str
-    token_id: str
-    permissions: frozenset[str]
-
-    def require(self, permission: str) -> None:
-        """Return when the token holds ``permission``, else raise ``Forbidden``."""
-        if permission not in self.permissions:
-            raise Forbidden(f"this access token lacks the {permission} permission")
-
-
-def hash_secret(secret: str) -> str:
-    """SHA-256 hex of a token secret (secrets are 256-bit random, so no slow hash is needed)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _checked_permissions(permissions: Iterable[str]) -> list[str]:
@@ -95,9 +91,9 @@ async def authenticate(
     """The Principal for ``token_id:secret``, else ``Unauthorized`` (unknown, wrong secret or
     revoked all look alike). Records ``last_used_at`` at most once a minute."""
     token = await session.get(AccessToken, token_id)
-    expected = token.secret_hash if token is not None else _DUMMY_HASH
-    matches = hmac.compare_digest(hash_secret(secret), expected)
-    if token is None or not matches or token.revoked_at is not None:
+    stored = token.secret_hash if token is not None else None
+    revoked = token is not None and token.revoked_at is not None
+    if token is None or not secret_matches(secret, stored, revoked=revoked):
         raise Unauthorized()
     now = now or datetime.now(UTC)
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

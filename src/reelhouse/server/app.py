@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from fastapi import FastAPI
 from limits.aio.storage import RedisStorage, Storage
@@ -27,21 +28,17 @@ from reelhouse.delivery.routes import DeliveryDeps, stream_routes
 from reelhouse.delivery.signed import SignedPlayback, stored_secret
 from reelhouse.delivery.static import static_routes
 from reelhouse.delivery.text import text_routes
-from reelhouse.ingest.chunked import ChunkedPutFrontend
-from reelhouse.ingest.draft import DraftFrontend
-from reelhouse.ingest.errors import Locked
 from reelhouse.ingest.filestore import FileStore
-from reelhouse.ingest.routes import UploadRoutes
-from reelhouse.ingest.tus import TusFrontend
-from reelhouse.ingest.uploads import IngestConfig, Uploads
+from reelhouse.media.upload_records import SessionRecords
 from reelhouse.metrics import Metrics
 from reelhouse.outbound import Policy
 from reelhouse.pipeline.ffmpeg import locate_ffmpeg
+from reelhouse.server import gauges
 from reelhouse.server.errors import install_error_handlers
 from reelhouse.server.health import health_routes
 from reelhouse.server.hosts import HostRouting
 from reelhouse.server.middleware import RequestContext
-from reelhouse.server.upload_hooks import DirectUploadHooks, FilesHooks, HookDeps
+from reelhouse.server.upload_edge import build_upload_edge
 from reelhouse.storage import layout
 from reelhouse.web.dashboard import DashboardDeps, dashboard_routes
 from reelhouse.web.embed import EmbedDeps, embed_routes
@@ -70,11 +67,6 @@ def rate_limit_storage(settings: Settings) -> Storage | None:
     return RedisStorage("async+" + settings.redis_url, implementation="redispy")
 
 
-def psycopg_conninfo(database_url: str) -> str:
-    """A libpq URL from a SQLAlchemy-style one."""
-    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
 def create_app(
     settings: Settings,
     database_url: str,
@@ -85,47 +77,9 @@ def create_app(
     metrics = metrics or Metrics()
     engine = create_engine(database_url)
     sessions = session_factory(engine)
-    store = FileStore(settings.uploads_dir, fsync=settings.upload_fsync)
-    locker = PgAdvisoryLocker(
-        psycopg_conninfo(database_url),
-        handover_seconds=settings.lock_handover_seconds,
-        make_error=Locked,
-    )
+    edge = build_upload_edge(settings, database_url, SessionRecords(sessions), metrics, clock)
+    locker = edge.locker
     base = settings.base_url
-    deps = HookDeps(
-        sessions=sessions,
-        metrics=metrics,
-        clock=clock,
-        base_url=base,
-        default_max_bytes=settings.max_upload_bytes,
-        files_cors_origin=settings.files_cors_origin,
-        files_timeout=settings.files_upload_timeout,
-    )
-    config = IngestConfig(
-        max_size=settings.max_upload_bytes,
-        read_timeout=settings.upload_read_timeout,
-        buffer_size=settings.upload_buffer_bytes,
-        clock=clock,
-    )
-
-    def direct_location(target: str | None, upload_id: str) -> str:
-        if target is None or upload_id == target:
-            return f"{base}/upload/{upload_id}"
-        return f"{base}/upload/{target}/{upload_id}"
-
-    def files_location(target: str | None, upload_id: str) -> str:
-        return f"{base}/files/{upload_id}"
-
-    direct = Uploads(store, locker, DirectUploadHooks(deps), config)
-    files = Uploads(store, locker, FilesHooks(deps), config)
-    draft = DraftFrontend(direct, direct_location) if settings.ietf_resumable_uploads else None
-    direct_routes = UploadRoutes(
-        direct,
-        TusFrontend(direct, direct_location),
-        chunked=ChunkedPutFrontend(direct),
-        draft=draft.handle if draft else None,
-    )
-    files_routes = UploadRoutes(files, TusFrontend(files, files_location))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -189,8 +143,7 @@ def create_app(
         public_url=settings.public_url,
     )
     surfaces = [
-        *direct_routes.direct("/upload/{target}"),
-        *files_routes.collection("/files/"),
+        *edge.routes,
         *static_routes(delivery),
         *text_routes(delivery),
         *stream_routes(delivery),
@@ -205,7 +158,12 @@ def create_app(
             )
         ),
         static_mount(),
-        *health_routes(engine, settings.uploads_dir, metrics),
+        *health_routes(
+            partial(gauges.check, engine),
+            settings.uploads_dir,
+            metrics,
+            refresh_gauges=partial(gauges.refresh, engine, metrics),
+        ),
     ]
 
     dashboard = DashboardDeps(
@@ -224,7 +182,9 @@ def create_app(
     webhook_policy = Policy(allow_private=settings.outbound_allow_private)
     surfaces.extend(dashboard_routes(dashboard, webhook_policy=webhook_policy))
     app = Starlette(routes=[*surfaces, Mount("/", app=api)], lifespan=lifespan)
-    app.state.platform = Platform(settings=settings, metrics=metrics, store=store, locker=locker)
+    app.state.platform = Platform(
+        settings=settings, metrics=metrics, store=edge.store, locker=edge.locker
+    )
     return HostRouting(
         RequestContext(app, metrics),
         stream_host=settings.stream_host,

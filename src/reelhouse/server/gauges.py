@@ -25,6 +25,12 @@ _OLDEST = text(
 _DELIVERIES = text("SELECT status, count(*) FROM webhook_deliveries GROUP BY status")
 
 
+async def check(engine: AsyncEngine) -> None:
+    """Raise when the database does not answer a trivial query."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
 async def refresh(engine: AsyncEngine, metrics: Metrics) -> None:
     """Set the database-backed gauges from one short read-only transaction."""
     async with engine.connect() as conn:

@@ -1,21 +1,24 @@
-"""``/healthz`` (the process answers), ``/readyz`` (database and storage work), ``/metrics``."""
+"""``/healthz`` (the process answers), ``/readyz`` (database and storage work), ``/metrics``.
+
+The database check and the gauges read at scrape time are passed in, so the lean upload node
+serves the same routes without SQLAlchemy."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reelhouse.metrics import Metrics
-from reelhouse.server import gauges
+
+Check = Callable[[], Awaitable[None]]
 
 
 def storage_round_trip(root: Path) -> None:
@@ -30,15 +33,24 @@ def storage_round_trip(root: Path) -> None:
             raise OSError("storage returned different bytes")
 
 
-def health_routes(engine: AsyncEngine, upload_root: Path, metrics: Metrics) -> list[Route]:
+def health_routes(
+    check_database: Check,
+    upload_root: Path,
+    metrics: Metrics,
+    *,
+    refresh_gauges: Check | None = None,
+) -> list[Route]:
+    """``check_database`` raises when the database does not answer; ``refresh_gauges`` sets
+    the database-backed gauges before each scrape (web nodes; an upload node reports only its
+    own counters)."""
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         checks: dict[str, str] = {}
         try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await check_database()
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - readiness reports any failure as a string
             checks["database"] = f"error: {type(exc).__name__}"
@@ -54,7 +66,8 @@ def health_routes(engine: AsyncEngine, upload_root: Path, metrics: Metrics) -> l
         )
 
     async def metrics_endpoint(request: Request) -> Response:
-        await gauges.refresh(engine, metrics)
+        if refresh_gauges is not None:
+            await refresh_gauges()
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return [

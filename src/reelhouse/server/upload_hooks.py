@@ -14,13 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from reelhouse import errors, ids
-from reelhouse.api.auth import principal_from_headers
 from reelhouse.ingest.errors import (
     Conflict,
     HookRejected,
@@ -31,21 +28,18 @@ from reelhouse.ingest.errors import (
 from reelhouse.ingest.info import UploadInfo
 from reelhouse.ingest.protocols import CreateDecision, CreateRequest
 from reelhouse.logs import get_logger
-from reelhouse.media import assets as media_assets
-from reelhouse.media import uploads as direct_uploads
-from reelhouse.media.tokens import Principal
+from reelhouse.media.principals import VIDEO_WRITE, Principal
+from reelhouse.media.upload_edge import UploadRecords, UploadRow
 from reelhouse.metrics import Metrics
-from reelhouse.schemas.uploads import CreateUploadRequest
 
 log = get_logger("reelhouse.uploads")
 
 
 @dataclass(frozen=True)
 class HookDeps:
-    sessions: async_sessionmaker[AsyncSession]
+    records: UploadRecords
     metrics: Metrics
     clock: Callable[[], datetime]
-    base_url: str
     default_max_bytes: int
     files_cors_origin: str
     files_timeout: int
@@ -94,37 +88,26 @@ class _CommonHooks:
         upload_id = info.owner.get("direct_upload_id")
         if not upload_id:
             return
-        now = self.deps.clock()
-        # One transaction: a crash leaves either nothing (the client's retry of the last chunk
-        # finishes again) or a complete upload with its asset, job and events.
-        async with self.deps.sessions.begin() as session:
-            first = await direct_uploads.record_upload_complete(
-                session,
-                upload_id,
-                size=info.offset,
-                sha256=info.sha256 or "",
-                filename=info.metadata.get("filename") or info.metadata.get("name"),
-                now=now,
-            )
-            asset = await media_assets.create_asset_from_upload(session, upload_id, now=now)
-        if first:
+        finished = await self.deps.records.finish(
+            upload_id,
+            size=info.offset,
+            sha256=info.sha256 or "",
+            filename=info.metadata.get("filename") or info.metadata.get("name"),
+            now=self.deps.clock(),
+        )
+        if finished.first:
             self.deps.metrics.uploads_completed.inc()
             log.info("upload.finished", upload_id=upload_id, bytes=info.offset, sha256=info.sha256)
-        if asset is not None:
-            log.info("asset.created", asset_id=asset.id, upload_id=upload_id)
+        if finished.asset_id is not None:
+            log.info("asset.created", asset_id=finished.asset_id, upload_id=upload_id)
 
     async def on_terminate(self, info: UploadInfo) -> None:
         upload_id = info.owner.get("direct_upload_id")
         environment_id = info.owner.get("environment_id")
         if not upload_id or not environment_id:
             return
-        async with self.deps.sessions.begin() as session:
-            try:
-                await direct_uploads.cancel_direct_upload(
-                    session, environment_id, upload_id, now=self.deps.clock()
-                )
-            except errors.ReelhouseError:
-                return
+        if not await self.deps.records.cancel(environment_id, upload_id, now=self.deps.clock()):
+            return
         log.info("upload.terminated", upload_id=upload_id)
 
     async def _limit_for(self, request: Request, environment_id: str) -> int:
@@ -132,8 +115,7 @@ class _CommonHooks:
         cached: int | None = getattr(request.state, "reelhouse_limit", None)
         if cached is not None:
             return cached
-        async with self.deps.sessions() as session:
-            limit = await direct_uploads.environment_upload_limit(session, environment_id)
+        limit = await self.deps.records.upload_limit(environment_id)
         request.state.reelhouse_limit = limit or self.deps.default_max_bytes
         return int(request.state.reelhouse_limit)
 
@@ -141,21 +123,20 @@ class _CommonHooks:
 class DirectUploadHooks(_CommonHooks):
     """Hooks for ``/upload/{target}``: the target is a direct upload's id."""
 
-    async def _upload(self, request: Request, target: str | None) -> Any:
+    async def _upload(self, request: Request, target: str | None) -> UploadRow:
         """The direct upload, read once per request (the hooks ask for it several times)."""
         if target is None or not ids.is_well_formed(target):
             raise UploadNotFound()
-        cached = getattr(request.state, "reelhouse_upload", None)
+        cached: UploadRow | None = getattr(request.state, "reelhouse_upload", None)
         if cached is not None and cached.id == target:
             return cached
-        async with self.deps.sessions() as session:
-            upload = await direct_uploads.get_upload_by_id(session, target)
+        upload = await self.deps.records.upload(target)
         if upload is None:
             raise UploadNotFound()
         request.state.reelhouse_upload = upload
         return upload
 
-    def _refuse_if_closed(self, upload: Any) -> None:
+    def _refuse_if_closed(self, upload: UploadRow) -> None:
         if upload.status == "cancelled":
             raise UploadGone("This upload was cancelled; create a new upload.")
         expired = upload.expires_at <= self.deps.clock() and upload.completed_at is None
@@ -173,8 +154,7 @@ class DirectUploadHooks(_CommonHooks):
             upload = await self._upload(request, target)
         except UploadNotFound:
             return None
-        origin: str | None = upload.cors_origin
-        return origin
+        return upload.cors_origin
 
     async def pre_create(self, create: CreateRequest) -> CreateDecision:
         upload = await self._upload(create.request, create.target)
@@ -210,14 +190,13 @@ class FilesHooks(_CommonHooks):
         header = request.headers.get("authorization", "")
         principal = self._principals.get(header)
         if principal is None:
-            async with self.deps.sessions.begin() as session:
-                try:
-                    principal = await principal_from_headers(session, request.headers)
-                except errors.Unauthorized as exc:
-                    raise HookRejected(401, "unauthorized", exc.message) from exc
+            try:
+                principal = await self.deps.records.authenticate(header or None, self.deps.clock())
+            except errors.Unauthorized as exc:
+                raise HookRejected(401, "unauthorized", exc.message) from exc
             self._principals.put(header, principal)
         try:
-            principal.require("video:write")
+            principal.require(VIDEO_WRITE)
         except errors.Forbidden as exc:
             raise HookRejected(403, "forbidden", exc.message) from exc
         return principal
@@ -233,18 +212,12 @@ class FilesHooks(_CommonHooks):
         principal = await self._principal(create.request)
         if create.partial:
             return CreateDecision(ids.new_id(), {"environment_id": principal.environment_id})
-        request = CreateUploadRequest(
-            cors_origin=self.deps.files_cors_origin, timeout=self.deps.files_timeout
+        upload = await self.deps.records.create_files_upload(
+            principal.environment_id,
+            cors_origin=self.deps.files_cors_origin,
+            timeout=self.deps.files_timeout,
+            now=self.deps.clock(),
         )
-        async with self.deps.sessions.begin() as session:
-            upload = await direct_uploads.create_direct_upload(
-                session,
-                principal.environment_id,
-                request,
-                now=self.deps.clock(),
-                base_url=self.deps.base_url,
-                via="files",
-            )
         self.deps.metrics.uploads_created.labels(via="files").inc()
         owner = {"environment_id": principal.environment_id, "direct_upload_id": upload.id}
         return CreateDecision(upload.id, owner, upload.expires_at)

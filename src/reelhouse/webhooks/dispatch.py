@@ -21,11 +21,12 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelhouse import events
 from reelhouse.db.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from reelhouse.errors import NotFound
 from reelhouse.jobs.defer import AlreadyQueued, defer_job
 
-DISPATCH_OUTBOX: Final = "reelhouse.dispatch_outbox"
+DISPATCH_OUTBOX: Final = events.DISPATCH_TASK
 DELIVER_WEBHOOK: Final = "reelhouse.deliver_webhook"
 FIRST_PRIORITY: Final = 0
 RETRY_PRIORITY: Final = 1

@@ -8,6 +8,10 @@ Periodic tasks:
   heartbeats go back to the queue.
 - ``reelhouse.reconcile_uploads`` (every minute): completed uploads that never got their asset
   (a crash in between) get it now.
+
+Deferred by the lean upload node when an upload finishes (``reelhouse serve --uploads-only``):
+- ``reelhouse.create_upload_asset``: the asset of that upload, made by the same use case the
+  web process runs when it receives the last byte itself.
 Each is idempotent: running one twice, or concurrently on two workers, does no harm (a
 queueing lock also keeps at most one of each waiting in the queue).
 """
@@ -30,6 +34,7 @@ from reelhouse.ingest.filestore import FileStore
 from reelhouse.jobs.app import build_job_app
 from reelhouse.logs import get_logger
 from reelhouse.media import assets, uploads
+from reelhouse.media.upload_edge import CREATE_ASSET_TASK
 from reelhouse.metrics import Metrics
 from reelhouse.pipeline.ffmpeg import locate_ffmpeg
 from reelhouse.webhooks import WebhookDeps
@@ -103,6 +108,17 @@ async def reconcile_uploads_once(deps: WorkerDeps, older_than: timedelta) -> lis
     return created
 
 
+async def create_upload_asset_once(deps: WorkerDeps, upload_id: str) -> str | None:
+    """The asset of a finished upload, in one transaction; None when it already has one (or
+    was cancelled), so a retried or repeated job changes nothing."""
+    async with deps.sessions.begin() as session:
+        asset = await assets.create_asset_from_upload(session, upload_id, now=deps.clock())
+    if asset is None:
+        return None
+    log.info("asset.created", asset_id=asset.id, upload_id=upload_id)
+    return asset.id
+
+
 async def retry_stalled_jobs_once(app: procrastinate.App, stalled_after_seconds: float) -> int:
     """Send every job held by a worker without a recent heartbeat back to the queue."""
     manager = app.job_manager
@@ -133,6 +149,14 @@ def register_tasks(app: procrastinate.App, deps: WorkerDeps) -> None:
     @app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED, pass_context=False)
     async def retry_stalled_jobs(timestamp: int) -> None:
         await retry_stalled_jobs_once(app, deps.stalled_after_seconds)
+
+    @app.task(
+        name=CREATE_ASSET_TASK,
+        retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5),
+        pass_context=False,
+    )
+    async def create_upload_asset(upload_id: str) -> None:
+        await create_upload_asset_once(deps, upload_id)
 
     @app.periodic(cron="* * * * *", periodic_id="reconcile")
     @app.task(name=RECONCILE_UPLOADS, queueing_lock=RECONCILE_UPLOADS, pass_context=False)

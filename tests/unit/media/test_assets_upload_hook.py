@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reelhouse.db.models import Asset
 from reelhouse.ingest.info import UploadInfo
 from reelhouse.media import uploads
+from reelhouse.media.upload_records import SessionRecords
 from reelhouse.metrics import Metrics
 from reelhouse.schemas.uploads import CreateUploadRequest
 from reelhouse.server.upload_hooks import DirectUploadHooks, HookDeps
@@ -20,10 +21,9 @@ Sessions = async_sessionmaker[AsyncSession]
 
 def _hooks(sessions: Sessions) -> DirectUploadHooks:
     deps = HookDeps(
-        sessions=sessions,
+        records=SessionRecords(sessions),
         metrics=Metrics(),
         clock=lambda: T0,
-        base_url="http://x",
         default_max_bytes=1 << 20,
         files_cors_origin="*",
         files_timeout=3600,
