@@ -14,7 +14,15 @@ from tusclient import client as tus_client
 
 from .database import expire_upload, other_environment_token
 from .server import ServerProcess
-from .uploads_client import PATCH, TUS, RawRequest, create_direct_upload, sha256, stored_bytes
+from .uploads_client import (
+    PATCH,
+    TUS,
+    RawRequest,
+    create_direct_upload,
+    put_in_chunks,
+    sha256,
+    stored_bytes,
+)
 
 MiB = 1 << 20
 
@@ -46,24 +54,8 @@ def test_chunked_put_like_upchunk(server: ServerProcess) -> None:
     data = os.urandom(5 * 256 * 1024 + 1000)
     with server.client() as api:
         url = str(create_direct_upload(api)["url"])
-    chunk = 512 * 1024
+    put_in_chunks(url, data, 512 * 1024, content_type="video/mp4")
     with httpx.Client(timeout=30) as browser:
-        for start in range(0, len(data), chunk):
-            end = min(start + chunk, len(data)) - 1
-            response = browser.put(
-                url,
-                content=data[start : end + 1],
-                headers={
-                    "Content-Type": "video/mp4",
-                    "Content-Range": f"bytes {start}-{end}/{len(data)}",
-                },
-            )
-            if end + 1 < len(data):
-                assert response.status_code == 308, response.text
-                assert response.headers["range"] == f"bytes=0-{end}"
-            else:
-                assert response.status_code == 200, response.text
-                assert response.json()["data"]["sha256"] == sha256(data)
         status = browser.put(url, headers={"Content-Range": f"bytes */{len(data)}"})
         assert status.status_code == 200
     assert stored_bytes(server.data_dir, url.rsplit("/", 1)[-1]) == data

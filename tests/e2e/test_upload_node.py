@@ -24,7 +24,14 @@ from .conftest import _database_for
 from .database import other_environment_token
 from .server import ServerProcess
 from .test_upload_clients import basic
-from .uploads_client import PATCH, TUS, RawRequest, create_direct_upload, sha256, stored_bytes
+from .uploads_client import (
+    PATCH,
+    TUS,
+    RawRequest,
+    create_direct_upload,
+    put_in_chunks,
+    stored_bytes,
+)
 
 MiB = 1 << 20
 
@@ -91,21 +98,7 @@ def test_chunked_put_like_upchunk_through_the_node(pair: Pair) -> None:
     with pair.web.client() as api:
         upload = create_direct_upload(api)
     url = pair.on_node(str(upload["url"]))
-    chunk = 256 * 1024
-    with httpx.Client(timeout=30) as browser:
-        for start in range(0, len(data), chunk):
-            end = min(start + chunk, len(data)) - 1
-            response = browser.put(
-                url,
-                content=data[start : end + 1],
-                headers={"Content-Range": f"bytes {start}-{end}/{len(data)}"},
-            )
-            if end + 1 < len(data):
-                assert response.status_code == 308, response.text
-                assert response.headers["range"] == f"bytes=0-{end}"
-            else:
-                assert response.status_code == 200, response.text
-                assert response.json()["data"]["sha256"] == sha256(data)
+    put_in_chunks(url, data, 256 * 1024)
     assert pair.wait_for_asset(str(upload["id"]))["status"] == "asset_created"
 
 

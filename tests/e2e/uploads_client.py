@@ -25,6 +25,26 @@ def create_direct_upload(client: httpx.Client, **body: object) -> dict[str, obje
     return upload
 
 
+def put_in_chunks(url: str, data: bytes, chunk: int, content_type: str | None = None) -> None:
+    """Send ``data`` as UpChunk does (``Content-Range`` chunks), checking each 308 and its
+    ``Range``, and the final 200 with the whole file's sha256."""
+    extra = {"Content-Type": content_type} if content_type else {}
+    with httpx.Client(timeout=30) as browser:
+        for start in range(0, len(data), chunk):
+            end = min(start + chunk, len(data)) - 1
+            response = browser.put(
+                url,
+                content=data[start : end + 1],
+                headers={**extra, "Content-Range": f"bytes {start}-{end}/{len(data)}"},
+            )
+            if end + 1 < len(data):
+                assert response.status_code == 308, response.text
+                assert response.headers["range"] == f"bytes=0-{end}"
+            else:
+                assert response.status_code == 200, response.text
+                assert response.json()["data"]["sha256"] == sha256(data)
+
+
 def stored_bytes(data_dir: Path, upload_id: str) -> bytes:
     return (data_dir / "uploads" / upload_id).read_bytes()
 
