@@ -15,7 +15,8 @@ in 8 MiB PATCHes. Plus a reelhouse-only memory test: M concurrent uploads (8 MiB
 off) with peak RSS sampled every 10 ms, on each of ``--memory-servers``: the lean upload node
 (``reelhouse-node``: ``serve --uploads-only``, the process that serves uploads where they are
 heavy) and the all-in-one web process (``reelhouse-nofsync``: ``serve --no-worker``). Every
-stored file is checked by sha256 against its source.
+stored file is checked by sha256 against its source. ``--servers`` also takes ``reelhouse-node``
+(the upload node through the throughput tests, compared with node-tus like reelhouse-nofsync).
 
 The order of the servers rotates each round; the table shows medians over rounds. MB = 10^6 bytes.
 RSS is the server process plus its children; reelhouse's embedded PostgreSQL is daemonized by
@@ -65,6 +66,8 @@ TARGET_PEAK_RSS_MIB = 100.0
 NODE_PACKAGES = ("@tus/server", "@tus/file-store")
 SERVERS = ("reelhouse-nofsync", "reelhouse-fsync", "node-tus")
 MEMORY_SERVERS = ("reelhouse-node", "reelhouse-nofsync")
+# Also accepted by --servers (not in the default run): the upload node through the same tests.
+OPTIONAL_SERVERS = ("reelhouse-node",)
 TEST_LABELS = {
     "single-8m": "one upload, 8 MiB PATCHes",
     "single-whole": "one upload, one PATCH",
@@ -598,6 +601,11 @@ def summarize(raw: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]
         _vals(raw, "node-tus", "single-8m", "MBps"),
         by_round("node-tus", "single-8m", "MBps"),
     )
+    r_node = ratio(
+        ("reelhouse-node", "single-8m"),
+        _vals(raw, "node-tus", "single-8m", "MBps"),
+        by_round("node-tus", "single-8m", "MBps"),
+    )
     r2 = ratio(("reelhouse-fsync", "single-whole"), dd_sync, by_round("dd", None, "dd-fdatasync"))
     r3 = ratio(("reelhouse-fsync", "single-8m"), dd_sync, by_round("dd", None, "dd-fdatasync"))
     targets = [
@@ -620,6 +628,15 @@ def summarize(raw: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]
             "pass": None if r3["value"] is None else r3["value"] >= TARGET_FSYNC_VS_DD,
         },
     ]
+    if r_node["value"] is not None:
+        targets.append(
+            {
+                "name": "reelhouse-node (no fsync, 8 MiB PATCHes) / node-tus (8 MiB PATCHes)",
+                "target": f">= {TARGET_NOFSYNC_VS_NODE}",
+                **r_node,
+                "pass": r_node["value"] >= TARGET_NOFSYNC_VS_NODE,
+            }
+        )
     for server in dict.fromkeys(r["server"] for r in raw if r.get("test") == "memory"):
         runs = [r for r in raw if r.get("test") == "memory" and r["server"] == server]
         mem = [r["peak_rss_MiB"] for r in runs if r.get("MBps")]
@@ -745,7 +762,7 @@ def main() -> None:
         return
 
     a.shared = str(Path(a.shared).resolve())
-    unknown = {s for s in a.servers.split(",") if s} - set(SERVERS)
+    unknown = {s for s in a.servers.split(",") if s} - {*SERVERS, *OPTIONAL_SERVERS}
     unknown |= {s for s in a.memory_servers.split(",") if s} - set(MEMORY_SERVERS)
     if unknown:
         sys.exit(f"unknown servers: {', '.join(sorted(unknown))}")
