@@ -8,7 +8,8 @@ Two implementations keep the same rules:
 - :class:`reelhouse.media.upload_records.SessionRecords` runs the SQLAlchemy use cases and creates
   the asset in the same transaction that records the last byte (the all-in-one web process);
 - :class:`PgRecords` here speaks plain SQL over a psycopg pool, for the lean upload node
-  (``reelhouse serve --uploads-only``), which loads neither SQLAlchemy nor pydantic nor FastAPI.
+  (``reelhouse serve --uploads-only``), which loads neither SQLAlchemy nor FastAPI nor the API
+  schemas.
   A finished upload is recorded together with a ``reelhouse.create_upload_asset`` job, in one
   transaction; a worker creates the asset with the same use case the web process runs.
 
@@ -211,7 +212,7 @@ class PgRecords:
             )
             created = await cursor.fetchone()
             assert created is not None  # INSERT ... RETURNING gives its row
-            await self._append_event(conn, created, events.UPLOAD_CREATED, now)
+            await _append_event(conn, environment_id, created, events.UPLOAD_CREATED, now)
         return _row(created)
 
     async def finish(
@@ -250,38 +251,30 @@ class PgRecords:
                 "UPDATE direct_uploads SET status = %s, updated_at = %s WHERE id = %s",
                 (status, now, upload_id),
             )
-            await self._append_event(
-                conn, {**upload, "status": status}, events.UPLOAD_CANCELLED, now
-            )
+            cancelled = {**upload, "status": status}
+            await _append_event(conn, environment_id, cancelled, events.UPLOAD_CANCELLED, now)
         return True
 
-    async def _append_event(
-        self, conn: Conn, upload: Mapping[str, Any], type: str, now: datetime
-    ) -> None:
-        """One outbox event in ``conn``'s transaction, and a dispatch asked for when it commits
-        (one waiting dispatch is enough), as ``reelhouse.media.outbox.append_event`` does."""
-        environment_id = upload.get("environment_id")
-        if environment_id is None:
-            cursor = await conn.execute(
-                "SELECT environment_id FROM direct_uploads WHERE id = %s", (upload["id"],)
-            )
-            found = await cursor.fetchone()
-            assert found is not None  # the caller holds the row
-            environment_id = found["environment_id"]
-        await conn.execute(
-            "INSERT INTO outbox_events (id, environment_id, type, object_type, object_id, data,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                uuid.uuid4(),
-                environment_id,
-                type,
-                events.OBJECT_UPLOAD,
-                upload["id"],
-                Jsonb(upload_event_data(upload)),
-                now,
-            ),
-        )
-        await _defer(conn, events.DISPATCH_TASK, {"timestamp": 0}, events.DISPATCH_TASK)
+
+async def _append_event(
+    conn: Conn, environment_id: str, upload: Mapping[str, Any], type: str, now: datetime
+) -> None:
+    """One outbox event in ``conn``'s transaction, and a dispatch asked for when it commits (one
+    waiting dispatch is enough), as ``reelhouse.media.outbox.append_event`` does."""
+    await conn.execute(
+        "INSERT INTO outbox_events (id, environment_id, type, object_type, object_id, data,"
+        " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            uuid.uuid4(),
+            environment_id,
+            type,
+            events.OBJECT_UPLOAD,
+            upload["id"],
+            Jsonb(upload_event_data(upload)),
+            now,
+        ),
+    )
+    await _defer(conn, events.DISPATCH_TASK, {"timestamp": 0}, events.DISPATCH_TASK)
 
 
 async def _defer(conn: Conn, task: str, args: dict[str, Any], queueing_lock: str) -> bool:
