@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     files_cors_origin: str = "*"
     files_upload_timeout: int = Field(default=7 * 24 * 3600, ge=60, le=604800)
     lock_handover_seconds: float = Field(default=3.0, gt=0)
+    lock_park_seconds: float = Field(default=0.5, ge=0, le=10)
     ietf_resumable_uploads: bool = True
 
     # Jobs

@@ -49,6 +49,7 @@ def build_upload_edge(
     locker = PgAdvisoryLocker(
         psycopg_conninfo(database_url),
         handover_seconds=settings.lock_handover_seconds,
+        park_seconds=settings.lock_park_seconds,
         make_error=Locked,
     )
     base = settings.base_url
