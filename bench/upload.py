@@ -274,6 +274,14 @@ def make_sampler(driver: ModuleType, pid: int, interval: float = 0.01) -> Any:
     return NoPgSampler(pid, interval)
 
 
+def minor_faults(pid: int) -> int:
+    """Minor page faults of the server process so far (0 where /proc cannot tell)."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[7])
+    return 0
+
+
 def tree_rss_mib(driver: ModuleType, pid: int | None) -> float | None:
     if not pid:
         return None
@@ -319,6 +327,7 @@ def measure(
     sampler = make_sampler(driver, server.proc.pid)
     idle = sampler.rss()
     cpu0 = sampler.cpu()
+    faults0 = minor_faults(server.proc.pid)
     results: list[tuple[str, float, bool, str]] = []
     errors: list[str] = []
     barrier = threading.Barrier(n)
@@ -345,6 +354,7 @@ def measure(
         wall = time.perf_counter() - t0
         sampler.stop()
     cpu = sampler.cpu() - cpu0
+    faults = minor_faults(server.proc.pid) - faults0
     if server.proc.poll() is not None:
         errors.insert(0, f"server exited during the test (returncode {server.proc.returncode})")
     ok = not errors and len(results) == n
@@ -369,6 +379,7 @@ def measure(
         "peak_rss_MiB": round(sampler.peak / MiB, 1),
         "idle_rss_MiB": round(idle / MiB, 1),
         "server_cpu_s": round(cpu, 2),
+        "server_minor_faults": faults,
         "pg_rss_MiB": tree_rss_mib(driver, server.pg_pid()),
         "sha256_ok": sha_ok,
         "head_ok": all(r[2] for r in results) if ok else False,
@@ -458,7 +469,8 @@ class Bench:
     def record(self, rnd: int, r: dict[str, Any]) -> None:
         r["round"] = rnd
         self.raw.append(r)
-        short = {k: r[k] for k in ("server", "test", "MBps", "peak_rss_MiB", "server_cpu_s")}
+        keys = ("server", "test", "MBps", "peak_rss_MiB", "server_cpu_s", "server_minor_faults")
+        short = {k: r[k] for k in keys}
         print(f"  {json.dumps({**short, 'sha256_ok': r.get('sha256_ok')})}", flush=True)
         if r.get("errors"):
             print(f"  errors: {r['errors']}", flush=True)
