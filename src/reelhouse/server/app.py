@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from fastapi import FastAPI
@@ -38,16 +38,12 @@ from reelhouse.server.errors import install_error_handlers
 from reelhouse.server.health import health_routes
 from reelhouse.server.hosts import HostRouting
 from reelhouse.server.middleware import RequestContext
-from reelhouse.server.upload_edge import build_upload_edge
+from reelhouse.server.upload_edge import build_upload_edge, utcnow
 from reelhouse.storage import layout
 from reelhouse.web.dashboard import DashboardDeps, dashboard_routes
 from reelhouse.web.embed import EmbedDeps, embed_routes
 from reelhouse.web.passwords import AdminPassword
 from reelhouse.web.static import static_mount
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from starlette.routing import Route
 
@@ -31,6 +31,11 @@ class UploadEdge:
     store: FileStore
     locker: PgAdvisoryLocker
     routes: list[Route]
+
+
+def utcnow() -> datetime:
+    """The clock both composition roots give the upload edge unless told otherwise."""
+    return datetime.now(UTC)
 
 
 def psycopg_conninfo(database_url: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,12 +24,7 @@ from reelhouse.media.upload_edge import PgRecords
 from reelhouse.metrics import Metrics
 from reelhouse.server.health import health_routes
 from reelhouse.server.middleware import RequestContext
-from reelhouse.server.upload_edge import build_upload_edge, psycopg_conninfo
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
+from reelhouse.server.upload_edge import build_upload_edge, psycopg_conninfo, utcnow
 
 ELSEWHERE = (
     "This is an upload node: it serves /upload/ and /files/ only. Send API, playback and "
