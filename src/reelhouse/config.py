@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     upload_fsync: bool = True
     upload_read_timeout: float = Field(default=60.0, gt=0)
     upload_buffer_bytes: int = Field(default=256 << 10, ge=4096)
+    upload_buffer_budget_bytes: int = Field(default=4 << 20, ge=0)
     files_cors_origin: str = "*"
     files_upload_timeout: int = Field(default=7 * 24 * 3600, ge=60, le=604800)
     lock_handover_seconds: float = Field(default=3.0, gt=0)

@@ -1,6 +1,7 @@
 """Streams one request body from the ASGI ``receive`` into a store writer, bounded.
 
-Memory per request is one buffer being filled plus one being written. Reading stops at the end of
+Memory per request is one buffer being filled plus one being written; the bodies streaming at once
+share the buffer sizes (:class:`BufferShares`). Reading stops at the end of
 the body, at ``limit`` bytes, after ``read_timeout`` seconds without data, when the client goes
 away, or when the task is cancelled for a lock hand-over; whatever arrived is written either way,
 and the caller decides what to commit.
@@ -31,6 +32,42 @@ class BodyResult:
     end: BodyEnd
 
 
+# A lone upload's buffer: past about this size, larger hand-offs to the writer thread stop paying
+# off (docs/benchmarks.md, uploads, "Buffer shares").
+LARGEST_BUFFER = 1 << 20
+
+
+class BufferShares:
+    """How many received bytes each body hands to its writer at once, for one process.
+
+    The bodies streaming at the same time share ``budget`` equally, each between ``floor`` and
+    ``ceiling``: a lone upload writes in large buffers (fewer thread hand-offs per byte), many at
+    once fall back to ``floor`` each. Bodies hold at most two buffers (one filling, one being
+    written), so the buffers of n bodies stay under ``2 * max(budget, n * floor)``. A ``budget`` of
+    0 gives every body ``floor``. Used from the event loop only.
+    """
+
+    def __init__(self, floor: int, *, budget: int = 0, ceiling: int = LARGEST_BUFFER) -> None:
+        self.floor = floor
+        self.budget = budget
+        self.ceiling = max(ceiling, floor)
+        self.streaming = 0
+        self.size = self._share()
+
+    def _share(self) -> int:
+        if self.budget <= 0:
+            return self.floor
+        return max(self.floor, min(self.ceiling, self.budget // max(self.streaming, 1)))
+
+    def join(self) -> None:
+        self.streaming += 1
+        self.size = self._share()
+
+    def leave(self) -> None:
+        self.streaming -= 1
+        self.size = self._share()
+
+
 class BodyPump:
     """One pump per request. ``stop()`` (from a lock hand-over) ends it and keeps its bytes."""
 
@@ -41,14 +78,14 @@ class BodyPump:
         *,
         limit: int | None,
         skip: int = 0,
-        buffer_size: int = 1 << 20,
+        buffers: BufferShares | None = None,
         read_timeout: float = 60.0,
     ) -> None:
         self._receive = receive
         self._writer = writer
         self._limit = limit
         self._skip = skip
-        self._buffer_size = buffer_size
+        self._buffers = buffers or BufferShares(LARGEST_BUFFER)
         self._read_timeout = read_timeout
         self._task: asyncio.Task[BodyResult] | None = None
         self._stopping = False
@@ -83,6 +120,8 @@ class BodyPump:
         received = 0
         end = BodyEnd.COMPLETE
         loop = asyncio.get_running_loop()
+        buffers = self._buffers
+        buffers.join()
         try:
             async with asyncio.timeout(self._read_timeout) as deadline:
                 while True:
@@ -104,7 +143,7 @@ class BodyPump:
                         received += len(chunk)
                     if end is BodyEnd.LIMIT or not message.get("more_body", False):
                         break
-                    if buffered >= self._buffer_size:
+                    if buffered >= buffers.size:
                         await self._writer.write(parts)
                         parts, buffered = [], 0
         except TimeoutError:
@@ -116,6 +155,8 @@ class BodyPump:
             if task is not None:
                 task.uncancel()
             end = BodyEnd.HANDOVER
+        finally:
+            buffers.leave()
         if parts:
             await self._writer.write(parts)
         return BodyResult(received=received, end=end)

@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from starlette.requests import Request
 
-from reelhouse.ingest.body import BodyEnd, BodyPump, BodyResult
+from reelhouse.ingest.body import LARGEST_BUFFER, BodyEnd, BodyPump, BodyResult, BufferShares
 from reelhouse.ingest.errors import (
     BadRequest,
     Forbidden,
@@ -47,7 +47,7 @@ def _utcnow() -> datetime:
 class IngestConfig:
     max_size: int | None = None
     read_timeout: float = 60.0
-    buffer_size: int = 1 << 20
+    buffers: BufferShares = field(default_factory=lambda: BufferShares(LARGEST_BUFFER))
     clock: Callable[[], datetime] = _utcnow
 
 
@@ -219,7 +219,7 @@ class Uploads:
             writer,
             limit=limit,
             skip=skip,
-            buffer_size=self.config.buffer_size,
+            buffers=self.config.buffers,
             read_timeout=self.config.read_timeout,
         )
         holder.pump = pump

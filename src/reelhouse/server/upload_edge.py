@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from reelhouse.config import Settings
 from reelhouse.db.locks import PgAdvisoryLocker
+from reelhouse.ingest.body import BufferShares
 from reelhouse.ingest.chunked import ChunkedPutFrontend
 from reelhouse.ingest.draft import DraftFrontend
 from reelhouse.ingest.errors import Locked
@@ -69,7 +70,9 @@ def build_upload_edge(
     config = IngestConfig(
         max_size=settings.max_upload_bytes,
         read_timeout=settings.upload_read_timeout,
-        buffer_size=settings.upload_buffer_bytes,
+        buffers=BufferShares(
+            settings.upload_buffer_bytes, budget=settings.upload_buffer_budget_bytes
+        ),
         clock=clock,
     )
 

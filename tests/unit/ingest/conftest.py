@@ -19,6 +19,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from reelhouse.ingest.body import BufferShares
 from reelhouse.ingest.chunked import ChunkedPutFrontend
 from reelhouse.ingest.filestore import FileStore
 from reelhouse.ingest.locks import MemoryLocker
@@ -52,7 +53,9 @@ class Harness:
         self.hooks = hooks or RecordingHooks(max_size=MAX_SIZE)
         self.locker = MemoryLocker(handover_seconds=handover_seconds)
         self.now: datetime | None = None  # a test sets it to move the clock
-        config = IngestConfig(read_timeout=read_timeout, buffer_size=buffer_size, clock=self._clock)
+        config = IngestConfig(
+            read_timeout=read_timeout, buffers=BufferShares(buffer_size), clock=self._clock
+        )
         self.uploads = Uploads(self.store, self.locker, self.hooks, config)
 
         def location(target: str | None, upload_id: str) -> str:

@@ -20,7 +20,8 @@ def test_glibc_accepts_both_settings() -> None:
 
 
 def test_the_thresholds_fit_the_body_buffers() -> None:
-    # Upload buffers are at most 256 KiB (REELHOUSE_UPLOAD_BUFFER_BYTES default); they must fall
-    # under the mmap threshold, and the trim threshold must keep a few of them for reuse.
+    # Request bodies arrive in pieces of at most 256 KiB (uvloop's read size; an upload buffer is
+    # a list of them); they must fall under the mmap threshold, and the trim threshold must keep a
+    # few of them for reuse.
     assert serving.MMAP_THRESHOLD >= 4 * (256 << 10)
     assert serving.TRIM_THRESHOLD >= 4 * serving.MMAP_THRESHOLD
