@@ -43,8 +43,9 @@ class BufferShares:
     The bodies streaming at the same time share ``budget`` equally, each between ``floor`` and
     ``ceiling``: a lone upload writes in large buffers (fewer thread hand-offs per byte), many at
     once fall back to ``floor`` each. Bodies hold at most two buffers (one filling, one being
-    written), so the buffers of n bodies stay under ``2 * max(budget, n * floor)``. A ``budget`` of
-    0 gives every body ``floor``. Used from the event loop only.
+    written), so the buffers of n bodies take about ``2 * max(budget, n * floor)`` (a buffer being
+    written may still have an earlier, larger share's size). A ``budget`` of 0 gives every body
+    ``floor``. Used from the event loop only.
     """
 
     def __init__(self, floor: int, *, budget: int = 0, ceiling: int = LARGEST_BUFFER) -> None:
