@@ -318,13 +318,7 @@ class ProcSampler(threading.Thread):
         """Sum of the processes' peak RSS since the reset (0 where it could not be reset)."""
         if not self._hwm_reset:
             return 0
-        total = 0
-        for pid in self._pids:
-            with contextlib.suppress(OSError, ValueError, StopIteration):
-                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-                line = next(x for x in lines if x.startswith("VmHWM:"))
-                total += int(line.split()[1]) * 1024
-        return total
+        return sum(proc_kib(Path(f"/proc/{pid}/status"), "VmHWM") * 1024 for pid in self._pids)
 
     def run(self) -> None:
         refreshed = time.monotonic()
@@ -340,6 +334,16 @@ class ProcSampler(threading.Thread):
         self._halt.set()
         self.join()
         self.peak = max(self.peak, self.rss(), self.hwm())
+
+
+def proc_kib(path: Path, key: str) -> int:
+    """The ``key:  N kB`` value of a /proc file such as ``meminfo`` or ``PID/status`` (0 if
+    absent)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in path.read_text().splitlines():
+            if line.startswith(f"{key}:"):
+                return int(line.split()[1])
+    return 0
 
 
 def _reset_hwm(pid: int) -> bool:
@@ -723,14 +727,14 @@ def summarize(raw: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]
         by_round("reelhouse-nofsync", "single-8m", "MBps"),
     )
     if r_sync["value"] is not None:
-        # What the flushes cost the upload itself: where the disk takes fdatasync faster than one
-        # HTTP stream can arrive (a host caching the virtual disk), dd is no bound to compare with.
+        # For information, not a target: what the flushes cost the upload itself, where the disk
+        # takes fdatasync faster than one HTTP stream arrives and dd is no bound to compare with.
         targets.append(
             {
                 "name": "reelhouse (fsync, 8 MiB PATCHes) / reelhouse (no fsync, 8 MiB PATCHes)",
-                "target": f">= {TARGET_FSYNC_VS_DD}",
+                "target": "(information)",
                 **r_sync,
-                "pass": r_sync["value"] >= TARGET_FSYNC_VS_DD,
+                "pass": None,
             }
         )
     if r_node["value"] is not None:
@@ -838,7 +842,7 @@ def guest_memory_held(enabled: bool, meta: dict[str, Any]) -> Iterator[None]:
     then touching most of the free memory once backs it for the rest of the run.
     """
     if not enabled or not PAGE_REPORTING_ORDER.exists():
-        meta["page_reporting"] = "not held" if enabled is False else "none on this machine"
+        meta["page_reporting"] = "none on this machine" if enabled else "not held"
         yield
         return
     old = PAGE_REPORTING_ORDER.read_text().strip()
@@ -863,11 +867,7 @@ def guest_memory_held(enabled: bool, meta: dict[str, Any]) -> Iterator[None]:
 
 def touch_free_memory(keep_free: int = 3 * GiB, block: int = 256 * MiB) -> int:
     """Fill all but ``keep_free`` of the available memory once, then free it."""
-    available = 0
-    with contextlib.suppress(OSError, StopIteration, ValueError):
-        lines = Path("/proc/meminfo").read_text().splitlines()
-        line = next(x for x in lines if x.startswith("MemAvailable:"))
-        available = int(line.split()[1]) * 1024
+    available = proc_kib(Path("/proc/meminfo"), "MemAvailable") * 1024
     blocks: list[bytearray] = []
     for _ in range(max(0, available - keep_free) // block):
         blocks.append(bytearray(b"\x01") * block)
